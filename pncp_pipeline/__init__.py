@@ -1,0 +1,1 @@
+"""pncp-pipeline: a complete, resumable local mirror of the PNCP consultation API in DuckDB."""
