@@ -1,0 +1,171 @@
+"""The declarative endpoint registry: everything endpoint-specific lives in one entry here.
+
+Adding an endpoint is one `Endpoint(...)` below (plus replica data); no phase or SQL statement
+knows an endpoint by name. Facts come from SPEC.md: parameter names differ between endpoints,
+page-size maxima differ (50/100/500), PCA's `dataFim` is exclusive, and each endpoint has its own
+way of saying "nothing here".
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pncp_pipeline.errors import UsageError
+
+#: Codes of the modality domain table (/api/pncp/v1/modalidades, Oct-2026: 19 rows).
+#: Shipped so planning works offline; refreshed from the API at plan time when it answers.
+DEFAULT_MODALITIES: tuple[int, ...] = tuple(range(1, 20))
+
+#: The modality domain table lives in the integration API, not the consultation API.
+MODALITIES_PATH = "/api/pncp/v1/modalidades"
+
+#: PNCP went live in 2021; nothing is published before this month.
+EARLIEST_MONTH = date(2021, 1, 1)
+
+
+class EmptySignal(enum.Enum):
+    """How an endpoint answers a window with no records (besides the documented 204)."""
+
+    NO_CONTENT = "204"
+    EMPTY_BODY_200 = "200 with an empty body"
+    NOT_FOUND_404 = "404 with a message"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    start_param: str
+    end_param: str
+    page_size: int
+    end_exclusive: bool = False
+    per_modality: bool = False
+    empty_signal: EmptySignal = EmptySignal.NO_CONTENT
+    items_key: str | None = None
+    first_month: date = EARLIEST_MONTH
+    enabled: bool = True
+    description: str = ""
+
+    def window(self, month: date) -> tuple[date, date]:
+        """The request window covering one calendar month, honouring an exclusive end date."""
+        last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        return month, (last + timedelta(days=1) if self.end_exclusive else last)
+
+    def params(self, month: date, modalidade: int | None, page: int) -> dict[str, Any]:
+        start, end = self.window(month)
+        params: dict[str, Any] = {
+            self.start_param: start.strftime("%Y%m%d"),
+            self.end_param: end.strftime("%Y%m%d"),
+        }
+        if self.per_modality:
+            params["codigoModalidadeContratacao"] = modalidade
+        params["pagina"] = page
+        params["tamanhoPagina"] = self.page_size
+        return params
+
+    def count_records(self, data: list[Any]) -> int:
+        """Records as the API counts them: PCA pages and totals count nested items, not plans."""
+        if self.items_key is None:
+            return len(data)
+        return sum(len(plan.get(self.items_key) or ()) for plan in data)
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        name="contratacoes_publicacao",
+        path="/v1/contratacoes/publicacao",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=50,
+        per_modality=True,
+        description="Procurements by PNCP publication date, one request series per modality.",
+    ),
+    Endpoint(
+        name="contratacoes_atualizacao",
+        path="/v1/contratacoes/atualizacao",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=50,
+        per_modality=True,
+        description="Procurements by global update timestamp, one request series per modality.",
+    ),
+    Endpoint(
+        name="contratos_publicacao",
+        path="/v1/contratos",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=500,
+        description="Contracts and commitments by PNCP publication date.",
+    ),
+    Endpoint(
+        name="contratos_atualizacao",
+        path="/v1/contratos/atualizacao",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=500,
+        description="Contracts and commitments by global update timestamp.",
+    ),
+    Endpoint(
+        name="atas_atualizacao",
+        path="/v1/atas/atualizacao",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=500,
+        description="Price-registration records by global update date.",
+    ),
+    Endpoint(
+        name="atas_vigencia",
+        path="/v1/atas",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=500,
+        enabled=False,
+        description=(
+            "Price-registration records in force during the window: huge overlapping sets "
+            "(410k records for one day), so disabled by default."
+        ),
+    ),
+    Endpoint(
+        name="pca_atualizacao",
+        path="/v1/pca/atualizacao",
+        start_param="dataInicio",
+        end_param="dataFim",
+        page_size=500,
+        end_exclusive=True,
+        empty_signal=EmptySignal.EMPTY_BODY_200,
+        items_key="itens",
+        first_month=date(2021, 4, 1),
+        description="Annual procurement plans (items) by update date; the API rejects dates before 2021-04-01.",
+    ),
+    Endpoint(
+        name="instrumentoscobranca_inclusao",
+        path="/v1/instrumentoscobranca/inclusao",
+        start_param="dataInicial",
+        end_param="dataFinal",
+        page_size=100,
+        empty_signal=EmptySignal.NOT_FOUND_404,
+        description="Billing instruments (NF-e) by inclusion date.",
+    ),
+)
+
+BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+
+
+class UnknownEndpointError(UsageError, ValueError):
+    """An endpoint name that is not in the registry (never reaches SQL or a URL)."""
+
+
+def get_endpoint(name: str) -> Endpoint:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(BY_NAME)
+        raise UnknownEndpointError(f"unknown endpoint {name!r}; known endpoints: {known}") from None
+
+
+def enabled_endpoints() -> tuple[Endpoint, ...]:
+    return tuple(e for e in ENDPOINTS if e.enabled)
