@@ -32,7 +32,7 @@ class ReplicaServer:
 
     def __init__(self, replica: Replica | None = None, host: str = "127.0.0.1") -> None:
         self.replica = replica or Replica()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
         self.host, self.port = self._sock.getsockname()

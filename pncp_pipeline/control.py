@@ -1,0 +1,93 @@
+"""Every state change of the control table, one function per named statement in `sql/`.
+
+Task statuses: PENDING -> DISCOVERING -> FETCHING -> PARTIAL | COMPLETE, or FAILED when page 1 is
+refused as a wrong request. Every transition is derived from what the raw table holds, so the
+control table can always be recomputed after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from pncp_pipeline.scope import Scope
+from pncp_pipeline.storage import sql
+
+STATUSES = ("PENDING", "DISCOVERING", "FETCHING", "PARTIAL", "COMPLETE", "FAILED")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    task_id: str
+    endpoint_name: str
+    data_date: date
+    modalidade: int | None
+    page: int
+
+
+def plan(conn: duckdb.DuckDBPyConnection, scope: Scope, modalities: tuple[int, ...]) -> int:
+    """Insert the scope's tasks (one statement); returns how many were new."""
+    before = _count(conn)
+    conn.execute(sql("plan_tasks"), {
+        "names": [e.name for e in scope.endpoints],
+        "per_modality": [e.per_modality for e in scope.endpoints],
+        "first_months": [e.first_month for e in scope.endpoints],
+        "start": scope.start, "end": scope.end, "modalities": list(modalities),
+    })
+    return _count(conn) - before
+
+
+def is_fully_planned(conn: duckdb.DuckDBPyConnection, scope: Scope) -> bool:
+    """True when every endpoint × month of the scope already has its tasks."""
+    expected = sum(1 for e in scope.endpoints for m in scope.months if m >= e.first_month)
+    (planned,) = conn.execute(sql("planned_months"), scope.params()).fetchone()
+    return planned >= expected
+
+
+def adopt_discovered(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    conn.execute(sql("adopt_discovered"), scope.params())
+
+
+def claim_discovery(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[PageRequest]:
+    rows = conn.execute(sql("claim_discovery"), scope.params()).fetchall()
+    return [PageRequest(task_id, name, day, mod, 1) for task_id, name, day, mod in sorted(rows)]
+
+
+def fail_fatal(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    conn.execute(sql("fail_fatal"), {"run_id": run_id})
+
+
+def discovery_unfinished(conn: duckdb.DuckDBPyConnection, run_id: str, task_ids: list[str]) -> None:
+    conn.execute(sql("discovery_unfinished"), {"run_id": run_id, "task_ids": task_ids})
+
+
+def missing_pages(conn: duckdb.DuckDBPyConnection, scope: Scope, after: tuple[str, int],
+                  limit: int) -> list[PageRequest]:
+    rows = conn.execute(sql("missing_pages"), scope.params() | {
+        "after_task": after[0], "after_page": after[1], "limit": limit,
+    }).fetchall()
+    return [PageRequest(task_id, name, day, mod, page) for task_id, name, day, mod, page, _ in rows]
+
+
+def reconcile(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    conn.execute(sql("reconcile"), scope.params())
+
+
+def summary(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql("task_summary"), scope.params())
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def status_counts(conn: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for row in summary(conn, scope):
+        counts[row["status"]] += row["tasks"]
+    return counts
+
+
+def _count(conn: duckdb.DuckDBPyConnection) -> int:
+    return conn.execute("SELECT count(*) FROM psa.pncp_extraction_tasks").fetchone()[0]

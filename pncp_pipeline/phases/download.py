@@ -1,0 +1,47 @@
+"""Download a stream of page requests concurrently, every attempt going through the one writer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from pncp_pipeline.client import Outcome, PncpClient
+from pncp_pipeline.control import PageRequest
+from pncp_pipeline.endpoints import get_endpoint
+from pncp_pipeline.writer import RawWriter, raw_row
+
+Logger = logging.Logger | logging.LoggerAdapter[Any] | Any
+
+
+async def download(client: PncpClient, requests: AsyncIterator[PageRequest], writer: RawWriter, run_id: str,
+                   on_outcome: Callable[[PageRequest, Outcome], None] | None = None) -> None:
+    """`concurrency` workers pull from a small queue, so pending requests never pile up in memory."""
+    queue: asyncio.Queue[PageRequest | None] = asyncio.Queue(maxsize=client.settings.concurrency * 2)
+    workers = client.settings.concurrency
+
+    async def produce() -> None:
+        try:
+            async for request in requests:
+                await queue.put(request)
+        finally:
+            for _ in range(workers):
+                await queue.put(None)
+
+    async def work() -> None:
+        while (request := await queue.get()) is not None:
+            endpoint = get_endpoint(request.endpoint_name)
+
+            async def sink(outcome: Outcome, request: PageRequest = request) -> None:
+                await writer.put(raw_row(outcome, request.task_id, request.endpoint_name, request.data_date,
+                                         request.modalidade, request.page, run_id))
+
+            outcome = await client.fetch_page(endpoint, request.data_date, request.modalidade, request.page, sink)
+            if on_outcome:
+                on_outcome(request, outcome)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(produce())
+        for _ in range(workers):
+            group.create_task(work())

@@ -1,0 +1,136 @@
+"""The single writer: the only code that inserts raw rows, and the only user of the connection
+while a phase runs.
+
+Fetchers hand outcomes to a bounded queue (so memory stays flat however many pages a run has);
+one task drains it and commits batches, each batch one INSERT in a worker thread so the event loop
+never blocks on DuckDB. A batch is one transaction: a kill -9 loses at most the uncommitted batch,
+whose pages are simply missing and fetched again by the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import duckdb
+import orjson
+
+from pncp_pipeline.client import Outcome
+from pncp_pipeline.storage import sql, translate
+
+T = TypeVar("T")
+
+#: Marker for "the oldest queued row is old enough: commit now".
+_AGED: dict[str, Any] = {}
+
+COLUMNS = ("task_id", "endpoint_name", "data_date", "modalidade", "page", "request_url", "request_params",
+           "status_code", "response_class", "body", "headers", "body_sha256", "total_records", "total_pages",
+           "page_records", "error", "attempt", "run_id", "elapsed_ms", "fetched_at")
+
+
+class Database:
+    """Serializes every use of the phase's one connection and runs it off the event loop."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: str = "the database") -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self._lock:
+            try:
+                return await asyncio.to_thread(fn, self.conn, *args)
+            except duckdb.IOException as e:
+                raise translate(e, self.path) from None
+
+
+def insert_rows(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    columns = {name: [row[name] for row in rows] for name in COLUMNS}
+    conn.execute(sql("insert_raw"), columns)
+
+
+def raw_row(outcome: Outcome, task_id: str, endpoint_name: str, data_date: date, modalidade: int | None,
+            page: int, run_id: str) -> dict[str, Any]:
+    return {
+        "task_id": task_id, "endpoint_name": endpoint_name, "data_date": data_date, "modalidade": modalidade,
+        "page": page, "request_url": outcome.url, "request_params": orjson.dumps(outcome.params).decode(),
+        "status_code": outcome.status_code, "response_class": outcome.response_class.value,
+        "body": outcome.body, "headers": orjson.dumps(outcome.headers).decode(), "body_sha256": outcome.sha256,
+        "total_records": outcome.total_records, "total_pages": outcome.total_pages,
+        "page_records": outcome.page_records, "error": outcome.error, "attempt": outcome.attempt,
+        "run_id": run_id, "elapsed_ms": outcome.elapsed_ms, "fetched_at": outcome.fetched_at,
+    }
+
+
+class RawWriter:
+    """Batches rows by count, bytes and age; `flush()` waits until everything queued is committed."""
+
+    def __init__(self, db: Database, *, max_rows: int = 256, max_bytes: int = 16 * 2**20,
+                 max_age_s: float = 0.5, queue_size: int = 64,
+                 on_commit: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+        self.db = db
+        self.max_rows, self.max_bytes, self.max_age_s = max_rows, max_bytes, max_age_s
+        self.on_commit = on_commit
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+        self.rows_written = 0
+
+    async def __aenter__(self) -> "RawWriter":
+        self._task = asyncio.create_task(self._drain(), name="raw-writer")
+        return self
+
+    async def __aexit__(self, exc_type: Any, *exc: Any) -> None:
+        await self._queue.put(None)
+        assert self._task is not None
+        if exc_type is None:
+            await self._task
+        else:
+            # Still commit what was queued: those pages were downloaded and must not be lost.
+            await asyncio.shield(self._task)
+
+    async def put(self, row: dict[str, Any]) -> None:
+        if self.error is not None:
+            raise self.error
+        await self._queue.put(row)
+
+    async def _drain(self) -> None:
+        try:
+            await self._commit_batches()
+        except BaseException as e:
+            # Keep emptying the queue so no producer blocks forever, then fail every one of them.
+            self.error = e
+            while await self._queue.get() is not None:
+                pass
+            raise
+
+    async def _commit_batches(self) -> None:
+        batch: list[dict[str, Any]] = []
+        size, first_at, closing = 0, 0.0, False
+        # One get() is kept pending across age timeouts: cancelling it (as wait_for does) can drop
+        # a row that arrived at the same instant, and a dropped row is a page silently lost.
+        getter: asyncio.Future[dict[str, Any] | None] | None = None
+        while not closing:
+            timeout = None if not batch else max(0.0, first_at + self.max_age_s - time.monotonic())
+            getter = getter or asyncio.ensure_future(self._queue.get())
+            done, _ = await asyncio.wait({getter}, timeout=timeout)
+            if getter in done:
+                row, getter = getter.result(), None
+            else:
+                row = _AGED
+            if row is None:
+                closing = True
+            elif row is not _AGED:
+                if not batch:
+                    first_at = time.monotonic()
+                batch.append(row)
+                size += len(row["body"] or "")
+            if batch and (closing or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
+                await self.db.run(insert_rows, batch)
+                self.rows_written += len(batch)
+                if self.on_commit:
+                    self.on_commit(batch)
+                batch, size = [], 0
