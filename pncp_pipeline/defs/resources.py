@@ -1,0 +1,57 @@
+"""Resources: DuckDB through dagster-duckdb, and the PNCP API client's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from pncp_pipeline.settings import DEFAULT_DUCKDB_PATH, ClientSettings, load_settings
+from pncp_pipeline.storage import ConnectionFactory, ensure_schema, translate
+
+_DEFAULTS = ClientSettings()
+
+
+class PncpApiResource(ConfigurableResource):
+    """How hard the run may hit the API; defaults come from the PNCP_* environment variables."""
+
+    base_url: str = Field(default=_DEFAULTS.base_url, description="PNCP host; the consultation API is under /api/consulta")
+    concurrency: int = Field(default=_DEFAULTS.concurrency, description="requests in flight at once")
+    rate_per_s: float = Field(default=_DEFAULTS.rate_per_s, description="request-rate ceiling (adaptive below it)")
+    timeout_s: float = Field(default=_DEFAULTS.timeout_s, description="per-request read timeout")
+    max_attempts: int = Field(default=_DEFAULTS.max_attempts, description="attempts per page before leaving it missing")
+    backoff_initial_s: float = Field(default=_DEFAULTS.backoff_initial_s)
+    backoff_max_s: float = Field(default=_DEFAULTS.backoff_max_s)
+
+    @classmethod
+    def from_env(cls) -> "PncpApiResource":
+        c = load_settings().client
+        return cls(base_url=c.base_url, concurrency=c.concurrency, rate_per_s=c.rate_per_s, timeout_s=c.timeout_s,
+                   max_attempts=c.max_attempts, backoff_initial_s=c.backoff_initial_s, backoff_max_s=c.backoff_max_s)
+
+    def settings(self) -> ClientSettings:
+        return ClientSettings(base_url=self.base_url, concurrency=self.concurrency, rate_per_s=self.rate_per_s,
+                              timeout_s=self.timeout_s, max_attempts=self.max_attempts,
+                              backoff_initial_s=self.backoff_initial_s, backoff_max_s=self.backoff_max_s)
+
+
+def connection_factory(resource: DuckDBResource) -> ConnectionFactory:
+    """The engine's connection factory over DuckDBResource: schema ensured, errors made readable."""
+
+    @contextmanager
+    def open_() -> Iterator[duckdb.DuckDBPyConnection]:
+        if resource.database == DEFAULT_DUCKDB_PATH:  # a user's own path must already exist
+            Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with resource.get_connection() as conn:
+                ensure_schema(conn)
+                yield conn
+        except duckdb.IOException as e:
+            raise translate(e, resource.database) from None
+
+    return open_
