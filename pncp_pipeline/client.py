@@ -195,7 +195,8 @@ class PncpClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=_wait_retry_after(
-                wait_exponential_jitter(initial=self.settings.backoff_initial_s, max=self.settings.backoff_max_s),
+                wait_exponential_jitter(multiplier=self.settings.backoff_initial_s, max=self.settings.backoff_max_s,
+                                        jitter=self.settings.backoff_initial_s),
                 self.settings.backoff_max_s),
             retry=retry_if_exception_type(_Retry),
             reraise=False,

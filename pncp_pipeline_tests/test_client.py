@@ -1,0 +1,55 @@
+"""Response classes: decided once, in `client.classify`, for every way the API answers."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pncp_pipeline.client import ResponseClass, classify
+from pncp_pipeline.endpoints import get_endpoint
+
+CONTRATOS = get_endpoint("contratos_publicacao")
+PCA = get_endpoint("pca_atualizacao")
+INSTRUMENTOS = get_endpoint("instrumentoscobranca_inclusao")
+
+
+def envelope(page: int = 1, data: list | None = None, total: int = 3, pages: int = 2) -> bytes:
+    data = [{"id": 1}] if data is None else data
+    return orjson.dumps({"data": data, "totalRegistros": total, "totalPaginas": pages, "numeroPagina": page,
+                         "paginasRestantes": pages - page, "empty": not data})
+
+
+@pytest.mark.parametrize("endpoint, page, status, body, expected", [
+    (CONTRATOS, 1, 200, envelope(), ResponseClass.DATA),
+    (CONTRATOS, 1, 204, b"", ResponseClass.EMPTY),
+    (CONTRATOS, 2, 204, b"", ResponseClass.RETRYABLE),  # "nothing" after page 1 announced more
+    (PCA, 1, 200, b"", ResponseClass.EMPTY),
+    (CONTRATOS, 1, 200, b"", ResponseClass.RETRYABLE),  # only PCA says "empty" that way
+    (INSTRUMENTOS, 1, 404, b'{"message": "Nenhum instrumento de Cobran\xc3\xa7a encontrado."}', ResponseClass.EMPTY),
+    (CONTRATOS, 1, 404, b'{"message": "x"}', ResponseClass.RETRYABLE),  # a transient 404 elsewhere
+    (CONTRATOS, 1, 400, b'{"status": 400, "message": "bad"}', ResponseClass.FATAL),
+    (CONTRATOS, 1, 422, b'{"status": "422", "message": "bad"}', ResponseClass.FATAL),
+    (CONTRATOS, 3, 400, b'{"status": 400}', ResponseClass.RETRYABLE),  # page past the end: not landed
+    (CONTRATOS, 1, 429, b"<html>Limite</html>", ResponseClass.RETRYABLE),
+    (CONTRATOS, 1, 503, b"", ResponseClass.RETRYABLE),
+    (CONTRATOS, 1, 200, b"<!DOCTYPE html><html>manutencao</html>", ResponseClass.RETRYABLE),
+    (CONTRATOS, 1, 200, envelope()[:20], ResponseClass.RETRYABLE),  # cut mid-JSON
+    (CONTRATOS, 2, 200, envelope(page=3), ResponseClass.RETRYABLE),  # wrong numeroPagina
+    (CONTRATOS, 2, 200, envelope(page=2, data=[]), ResponseClass.RETRYABLE),  # empty page 2+
+    (CONTRATOS, 1, 200, b'{"data": "nope"}', ResponseClass.RETRYABLE),
+    (CONTRATOS, 1, 200, b"[1, 2]", ResponseClass.RETRYABLE),
+])
+def test_classify(endpoint, page, status, body, expected) -> None:
+    assert classify(endpoint, page, status, body)[0] is expected
+
+
+def test_totals_come_from_the_server_and_pca_counts_items() -> None:
+    body = envelope(data=[{"itens": [1, 2, 3]}, {"itens": [4]}], total=6018, pages=13)
+    response_class, learned = classify(PCA, 1, 200, body)
+    assert response_class is ResponseClass.DATA
+    assert learned == {"total_records": 6018, "total_pages": 13, "page_records": 4}
+
+
+def test_fatal_error_carries_the_api_message() -> None:
+    _, learned = classify(CONTRATOS, 1, 422, '{"message": "Data Inicial inválida"}'.encode())
+    assert learned["error"] == "HTTP 422: Data Inicial inválida"

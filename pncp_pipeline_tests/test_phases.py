@@ -1,0 +1,252 @@
+"""Every status transition of a task, driven through the real phases against the replica over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pncp_pipeline import control
+from pncp_pipeline.endpoints import get_endpoint
+from pncp_pipeline.phases import discover, fetch, plan, reconcile
+from pncp_pipeline.scope import Scope
+from pncp_pipeline.storage import file_factory, open_database
+from pncp_pipeline.writer import Database
+from pncp_pipeline_tests.helpers import fast_settings, query, run, statuses
+
+log = logging.getLogger("test")
+
+
+def _scope(name: str, month: str = "2025-07", end: str | None = None) -> Scope:
+    return Scope.from_args(month, end, [name])
+
+
+def test_plan_is_idempotent_and_fans_out_per_modality(db_path: Path, replica) -> None:
+    scope = Scope.from_args("2025-05", "2025-07", ["contratacoes_publicacao", "contratos_publicacao"])
+    first = plan.run(file_factory(db_path), scope, fast_settings(replica.url))
+    assert first.modalities == tuple(range(1, 20))  # from the replica's domain table
+    assert first.new_tasks == 3 * 19 + 3
+    with open_database(db_path) as conn:
+        assert control.plan(conn, scope, tuple(range(1, 20))) == 0
+    rows = query(db_path, "SELECT task_id, status, modalidade FROM psa.pncp_extraction_tasks ORDER BY 1")
+    assert len(rows) == 60
+    assert {r[1] for r in rows} == {"PENDING"}
+    assert ("contratos_publicacao_2025-05-01", "PENDING", None) in rows
+    assert ("contratacoes_publicacao_2025-06-01_8", "PENDING", 8) in rows
+
+
+def test_plan_of_a_fully_planned_range_asks_nothing(db_path: Path, replica) -> None:
+    scope = _scope("contratacoes_publicacao")
+    plan.run(file_factory(db_path), scope, fast_settings(replica.url))
+    replica.reset_stats()
+    again = plan.run(file_factory(db_path), scope, fast_settings(replica.url))
+    assert (again.new_tasks, again.modalities) == (0, None)
+    assert replica.stats()["total"] == 0
+
+
+def test_plan_respects_an_endpoints_first_month(db_path: Path, replica) -> None:
+    plan.run(file_factory(db_path), Scope.from_args("2021-02", "2021-05", ["pca_atualizacao"]), fast_settings(replica.url))
+    months = [r[0].isoformat() for r in query(db_path, "SELECT data_date FROM psa.pncp_extraction_tasks ORDER BY 1")]
+    assert months == ["2021-04-01", "2021-05-01"]
+
+
+def test_claim_marks_pending_tasks_discovering(db_path: Path) -> None:
+    scope = _scope("contratos_publicacao")
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, ())
+        claimed = control.claim_discovery(conn, scope)
+        assert [c.task_id for c in claimed] == ["contratos_publicacao_2025-07-01"]
+        assert [c.page for c in claimed] == [1]
+    assert statuses(db_path) == {"contratos_publicacao_2025-07-01": "DISCOVERING"}
+
+
+def test_discover_multi_page_task_becomes_fetching_with_pages_two_to_n(db_path: Path, replica) -> None:
+    scope = _scope("contratos_atualizacao")
+    settings = fast_settings(replica.url)
+    plan.run(file_factory(db_path), scope, settings)
+    discover.run(file_factory(db_path), scope, settings, "run-1", log)
+    (status, total_pages, total_records, missing), = query(
+        db_path, "SELECT status, total_pages, total_records, missing_pages FROM psa.pncp_extraction_tasks")
+    page1 = httpx.get(f"{replica.url}/api/consulta/v1/contratos/atualizacao",
+                      params={"dataInicial": "20250701", "dataFinal": "20250731", "pagina": 1, "tamanhoPagina": 500}).json()
+    assert total_pages == page1["totalPaginas"] > 1
+    assert total_records == page1["totalRegistros"]
+    assert status == "FETCHING"
+    assert missing == str(list(range(2, total_pages + 1))).replace(" ", "")
+
+
+def test_discover_single_page_task_is_complete(db_path: Path, replica) -> None:
+    scope = _scope("atas_atualizacao", "2025-05")
+    page1 = httpx.get(f"{replica.url}/api/consulta/v1/atas/atualizacao",
+                      params={"dataInicial": "20250501", "dataFinal": "20250531", "pagina": 1, "tamanhoPagina": 500}).json()
+    assert page1["totalPaginas"] == 1
+    settings = fast_settings(replica.url)
+    plan.run(file_factory(db_path), scope, settings)
+    discover.run(file_factory(db_path), scope, settings, "run-1", log)
+    assert query(db_path, "SELECT status, total_records, records_landed, missing_pages FROM psa.pncp_extraction_tasks") == [
+        ("COMPLETE", page1["totalRegistros"], len(page1["data"]), "[]")]
+
+
+@pytest.mark.parametrize("endpoint, how", [
+    ("contratacoes_publicacao", 204),   # modality 2 never has data
+    ("pca_atualizacao", 200),           # PCA: 200 with an empty body
+    ("instrumentoscobranca_inclusao", 404),  # billing instruments: 404 with a message
+])
+def test_empty_month_is_complete_with_zero_records(db_path: Path, replica_factory, endpoint: str, how: int) -> None:
+    # A "today" before the month makes the whole month empty on the replica, whatever the endpoint.
+    from datetime import date
+
+    server = replica_factory(today=date(2025, 6, 30))
+    scope = _scope(endpoint)
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, (2,))
+    discover.run(file_factory(db_path), scope, fast_settings(server.url), "run-1", log)
+    rows = query(db_path, "SELECT status, total_records, total_pages FROM psa.pncp_extraction_tasks")
+    assert rows == [("COMPLETE", 0, 0)]
+    ((status_code, response_class),) = query(db_path, "SELECT status_code, response_class FROM psa.pncp_raw_responses")
+    assert (status_code, response_class) == (how, "empty")
+
+
+def test_fatal_page_one_fails_the_task_with_the_error(db_path: Path, replica) -> None:
+    scope = _scope("contratacoes_publicacao")
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, (99,))  # not a modality: the API answers 422
+    discover.run(file_factory(db_path), scope, fast_settings(replica.url), "run-1", log)
+    ((status, error),) = query(db_path, "SELECT status, last_error FROM psa.pncp_extraction_tasks")
+    assert status == "FAILED"
+    assert "422" in error and "modalidade" in error
+    assert replica.stats()["total"] == 1  # a fatal answer is not retried
+
+
+def test_retryable_page_one_that_never_recovers_is_partial_not_failed(db_path: Path, replica) -> None:
+    scope = _scope("contratos_atualizacao")
+    replica.replica.faults.update({"fail_5xx": 1.0})
+    settings = fast_settings(replica.url)
+    plan.run(file_factory(db_path), scope, settings)
+    discover.run(file_factory(db_path), scope, settings, "run-1", log)
+    ((status, total_pages, missing, error),) = query(
+        db_path, "SELECT status, total_pages, missing_pages, last_error FROM psa.pncp_extraction_tasks")
+    assert (status, total_pages, missing) == ("PARTIAL", None, "[1]")
+    assert error.startswith("HTTP 5")
+    assert query(db_path, "SELECT count(*), count(DISTINCT attempt) FROM psa.pncp_raw_responses") == [(3, 3)]
+    # PARTIAL without totals -> DISCOVERING -> FETCHING once the API recovers.
+    replica.replica.faults.update({"fail_5xx": 0.0})
+    discover.run(file_factory(db_path), scope, settings, "run-2", log)
+    assert query(db_path, "SELECT status FROM psa.pncp_extraction_tasks") == [("FETCHING",)]
+
+
+def test_fetch_failures_leave_partial_then_a_rerun_completes(db_path: Path, replica) -> None:
+    scope = _scope("contratos_atualizacao")
+    settings = fast_settings(replica.url)
+    plan.run(file_factory(db_path), scope, settings)
+    discover.run(file_factory(db_path), scope, settings, "run-1", log)
+    replica.replica.faults.update({"fail_5xx": 1.0})
+    result = fetch.run(file_factory(db_path), scope, settings, "run-1", log)
+    assert result.landed == 0 and result.requested > 0
+    reconcile.run(file_factory(db_path), scope)
+    ((status, total_pages, missing, error),) = query(
+        db_path, "SELECT status, total_pages, missing_pages, last_error FROM psa.pncp_extraction_tasks")
+    assert status == "PARTIAL"
+    assert missing == str(list(range(2, total_pages + 1))).replace(" ", "")
+    assert "page(s) missing" in error
+    replica.replica.faults.update({"fail_5xx": 0.0})
+    replica.reset_stats()
+    fetch.run(file_factory(db_path), scope, settings, "run-2", log)
+    rows = reconcile.run(file_factory(db_path), scope)
+    assert [r["status"] for r in rows] == ["COMPLETE"]
+    assert replica.stats()["total"] == total_pages - 1  # page 1 had landed: never asked again
+
+
+def test_a_task_left_discovering_by_a_dead_process_is_picked_up(db_path: Path, replica) -> None:
+    scope = _scope("contratos_atualizacao")
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, ())
+        control.claim_discovery(conn, scope)  # ...and the process died here
+    result = run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
+    assert result.complete
+
+
+def test_a_landed_page_one_is_adopted_without_asking_again(db_path: Path, replica) -> None:
+    """A kill between landing page 1 and recording the totals: the next run trusts the raw row."""
+    scope = _scope("contratos_atualizacao")
+    settings = fast_settings(replica.url)
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, ())
+        claimed = control.claim_discovery(conn, scope)
+
+    async def land_page_one() -> None:
+        from pncp_pipeline.client import PncpClient
+        from pncp_pipeline.phases.download import download
+        from pncp_pipeline.writer import RawWriter
+
+        async def one():
+            yield claimed[0]
+
+        with open_database(db_path) as conn:
+            db = Database(conn)
+            async with PncpClient(settings) as client, RawWriter(db) as writer:
+                await download(client, one(), writer, "dead-run")
+
+    asyncio.run(land_page_one())
+    assert statuses(db_path) == {"contratos_atualizacao_2025-07-01": "DISCOVERING"}
+    replica.reset_stats()
+    discover.run(file_factory(db_path), scope, settings, "run-2", log)
+    assert statuses(db_path) == {"contratos_atualizacao_2025-07-01": "FETCHING"}
+    assert replica.stats()["total"] == 0
+
+
+def test_reconcile_restores_a_lost_page_one(db_path: Path, replica) -> None:
+    """reconcile checks 1..N against the raw table, so a page 1 that vanished becomes missing again."""
+    result = run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
+    assert result.complete
+    with open_database(db_path) as conn:
+        conn.execute("DELETE FROM psa.pncp_raw_responses WHERE page = 1")
+        conn.execute("UPDATE psa.pncp_extraction_tasks SET status = 'FETCHING'")
+    reconcile.run(file_factory(db_path), _scope("contratos_atualizacao"))
+    assert query(db_path, "SELECT status, missing_pages FROM psa.pncp_extraction_tasks") == [("PARTIAL", "[1]")]
+    assert run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"]).complete
+
+
+def test_full_run_lands_every_page_once_and_rerun_asks_nothing(db_path: Path, replica) -> None:
+    result = run(db_path, replica.url, "2025-06", "2025-07")
+    assert result.complete
+    mismatched = query(db_path, "SELECT task_id FROM psa.pncp_extraction_tasks WHERE records_landed <> total_records")
+    assert mismatched == []
+    dupes = query(db_path, """SELECT task_id, page FROM psa.pncp_raw_responses
+                              WHERE response_class = 'data' GROUP BY ALL HAVING count(*) > 1""")
+    assert dupes == []
+    expected = query(db_path, "SELECT sum(greatest(total_pages, 1)) FROM psa.pncp_extraction_tasks")[0][0]
+    landed = query(db_path, "SELECT count(*) FROM psa.pncp_raw_responses WHERE response_class IN ('data', 'empty')")[0][0]
+    assert landed == expected
+    replica.reset_stats()
+    again = run(db_path, replica.url, "2025-06", "2025-07")
+    assert again.complete and again.pages_requested == 0
+    assert replica.stats()["total"] == 0
+
+
+def test_raw_rows_keep_their_provenance(db_path: Path, replica) -> None:
+    run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
+    row = query(db_path, """SELECT request_url, request_params->>'dataInicial', status_code, body_sha256 = sha256(body),
+                                   headers->>'content-type', attempt, run_id IS NOT NULL, total_records > 0
+                            FROM psa.pncp_raw_responses WHERE page = 2""")[0]
+    url, start, code, sha_ok, ctype, attempt, has_run, has_totals = row
+    assert "/api/consulta/v1/contratos/atualizacao?" in url and "pagina=2" in url
+    assert (start, code, sha_ok, ctype, attempt, has_run, has_totals) == ("20250701", 200, True, "application/json", 1, True, True)
+
+
+def test_retryable_errors_that_recover_end_complete(db_path: Path, replica_factory) -> None:
+    server = replica_factory(fail_5xx=0.3, fail_truncate=0.1, fail_html=0.1, fail_reset=0.1)
+    result = run(db_path, server.url, "2025-07", endpoints=["contratos_atualizacao", "pca_atualizacao"], max_attempts=10)
+    assert result.complete
+    assert sum(server.stats()["faults"].values()) > 0
+    bad = query(db_path, "SELECT count(*) FROM psa.pncp_raw_responses WHERE response_class = 'retryable'")[0][0]
+    assert bad > 0  # the failures were seen and kept, not counted as landed
+
+
+def test_scope_limits_the_work(db_path: Path, replica) -> None:
+    run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
+    assert {t.split("_2025")[0] for t in statuses(db_path)} == {"contratos_atualizacao"}
+    assert get_endpoint("contratos_atualizacao").page_size == 500
