@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: run test install
+.PHONY: run test install fake-api
 
 install: $(STAMP)
 
@@ -21,3 +21,6 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+fake-api: $(STAMP)
+	$(BIN)/pncp-pipeline fake-api --port 8765
