@@ -18,6 +18,10 @@ from pncp_pipeline.storage import sql
 
 STATUSES = ("PENDING", "DISCOVERING", "FETCHING", "PARTIAL", "COMPLETE", "FAILED")
 
+#: Runs that may work on one task before it is only reported: a FAILED task (page 1 refused as a
+#: wrong request) is tried again this many times in all, in case the refusal was an overload's.
+MAX_TASK_ATTEMPTS = 5
+
 
 @dataclass(frozen=True)
 class PageRequest:
@@ -52,7 +56,7 @@ def adopt_discovered(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
 
 
 def claim_discovery(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[PageRequest]:
-    rows = conn.execute(sql("claim_discovery"), scope.params()).fetchall()
+    rows = conn.execute(sql("claim_discovery"), scope.params() | {"max_attempts": MAX_TASK_ATTEMPTS}).fetchall()
     return [PageRequest(task_id, name, day, mod, 1) for task_id, name, day, mod in sorted(rows)]
 
 
@@ -62,6 +66,10 @@ def fail_fatal(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 def discovery_unfinished(conn: duckdb.DuckDBPyConnection, run_id: str, task_ids: list[str]) -> None:
     conn.execute(sql("discovery_unfinished"), {"run_id": run_id, "task_ids": task_ids})
+
+
+def count_fetch_attempt(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    conn.execute(sql("count_fetch_attempt"), scope.params())
 
 
 def missing_pages(conn: duckdb.DuckDBPyConnection, scope: Scope, after: tuple[str, int],

@@ -6,7 +6,11 @@ from dagster import Definitions
 from dagster_duckdb import DuckDBResource
 
 from pncp_pipeline.defs.assets import endpoint_assets
+from pncp_pipeline.defs.checks import endpoint_checks
+from pncp_pipeline.defs.jobs import pncp_job
 from pncp_pipeline.defs.resources import PncpApiResource
+from pncp_pipeline.defs.schedules import monthly_schedule
+from pncp_pipeline.defs.sensors import retry_sensor
 from pncp_pipeline.settings import load_settings
 from pncp_pipeline.storage import CONNECTION_CONFIG
 
@@ -14,6 +18,10 @@ _settings = load_settings()
 
 defs = Definitions(
     assets=endpoint_assets,
+    asset_checks=endpoint_checks,
+    jobs=[pncp_job],
+    schedules=[monthly_schedule],
+    sensors=[retry_sensor],
     resources={
         "duckdb": DuckDBResource(database=str(_settings.duckdb_path), connection_config=CONNECTION_CONFIG),
         "pncp_api": PncpApiResource.from_env(),

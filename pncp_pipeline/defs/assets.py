@@ -10,6 +10,7 @@ concurrent runs queue for the file instead of failing on its lock.
 from typing import Any
 
 from dagster import (
+    AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
     In,
@@ -32,7 +33,7 @@ from pncp_pipeline.scope import Scope
 
 POOL = "duckdb"
 
-def scope_of(context: OpExecutionContext, endpoint: Endpoint) -> Scope:
+def scope_of(context: OpExecutionContext | AssetExecutionContext, endpoint: Endpoint) -> Scope:
     """The run's months: one partition or a whole range (never `partition_key`, which raises on ranges)."""
     keys = context.partition_key_range
     return Scope((endpoint,), month_of(keys.start), month_of(keys.end))
@@ -77,15 +78,19 @@ def build_endpoint_asset(endpoint: Endpoint) -> AssetsDefinition:
                   context.run_id, context.log)
 
     @op(name=f"{name}__reconcile", ins={"fetched": In(Nothing)}, out=Out(Nothing), pool=POOL, tags=tags)
-    def reconcile_op(context: OpExecutionContext, duckdb: DuckDBResource) -> Any:
+    def reconcile_op(context: AssetExecutionContext, duckdb: DuckDBResource) -> Any:
         scope = scope_of(context, endpoint)
         rows = reconcile.run(connection_factory(duckdb), scope)
+        # A range run materializes every month of it: each month's event describes that month only.
+        for key in context.partition_keys:
+            month = month_of(key)
+            context.add_asset_metadata(run_metadata([r for r in rows if r["data_date"] == month]), partition_key=key)
         metadata = run_metadata(rows)
         context.log.info(
             f"reconcile: {scope.describe()}: {metadata['tasks_complete'].value} COMPLETE, "
             f"{metadata['tasks_partial'].value} PARTIAL, {metadata['tasks_failed'].value} FAILED; "
             f"{metadata['pages_landed'].value}/{metadata['pages_expected'].value} pages")
-        yield Output(None, metadata=metadata)
+        yield Output(None)
 
     @graph_asset(
         name=name,

@@ -72,6 +72,7 @@ async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
 
 
 async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger) -> FetchResult:
+    await db.run(control.count_fetch_attempt, scope)
     progress = Progress(log, await db.run(control.summary, scope))
     counts = Counter[str]()
 

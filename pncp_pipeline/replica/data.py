@@ -107,7 +107,8 @@ class Dataset:
         return FAMILY_RATE[family]
 
     def _day_count(self, family: str, modality: int | None, day: date) -> int:
-        if day > self.today or day < (PCA_EARLIEST if family == "pca" else EARLIEST):
+        # Open proposals close in the future (SPEC §2.3); everything else is dated today at the latest.
+        if (day > self.today and family != "proposta") or day < (PCA_EARLIEST if family == "pca" else EARLIEST):
             return 0
         if modality in MODALITY_SINCE and day < MODALITY_SINCE[modality]:
             return 0
@@ -190,7 +191,9 @@ class Dataset:
         key_family = {"contratacao_atualizacao": "contratacao", "contrato_atualizacao": "contrato",
                       "ata_vigencia": "ata"}.get(family, family)
         cnpj = self._cnpj(key_family, modality, day, cnpj_prefix)
-        seq, year, stamp = idx + 1, day.year, self._stamp(day, idx, n)
+        # A proposal closing on `day` was published no later than today.
+        published = min(day, self.today) if family == "proposta" else day
+        seq, year, stamp = idx + 1, published.year, self._stamp(published, idx, n)
         if family in ("contratacao", "contratacao_atualizacao", "proposta"):
             rec["numeroControlePNCP"] = f"{cnpj}-1-{seq:06d}/{year}"
             rec["anoCompra"], rec["sequencialCompra"] = year, seq
