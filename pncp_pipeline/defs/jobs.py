@@ -2,9 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from pncp_pipeline.defs.partitions import monthly_partitions
-
 pncp_job = define_asset_job(
-    "pncp_monthly", selection=AssetSelection.groups("pncp"), partitions_def=monthly_partitions,
+    "pncp_monthly", selection=AssetSelection.groups("pncp"),
     description="Materialize PNCP endpoint assets for one month (the schedule and the retry sensor use it).",
 )

@@ -24,15 +24,21 @@ from pncp_pipeline.errors import StorageError
 from pncp_pipeline.storage import open_database
 
 
-def backoff_s() -> float:
-    raw = os.environ.get("PNCP_RETRY_BACKOFF_S", "")
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
     try:
-        return float(raw) if raw else retry.DEFAULT_BACKOFF_S
+        return float(raw) if raw else default
     except ValueError:
-        return retry.DEFAULT_BACKOFF_S
+        return default
 
 
-@sensor(job=pncp_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+def backoff_s() -> float:
+    """Base wait before the first retry of a task (doubles with each attempt); PNCP_RETRY_BACKOFF_S."""
+    return _env_seconds("PNCP_RETRY_BACKOFF_S", retry.DEFAULT_BACKOFF_S)
+
+
+@sensor(job=pncp_job, minimum_interval_seconds=int(_env_seconds("PNCP_RETRY_SENSOR_INTERVAL_S", 60)),
+        default_status=DefaultSensorStatus.RUNNING,
         description="Re-run months with FAILED/PARTIAL tasks, with backoff and a cap on attempts per task.")
 def retry_sensor(context: SensorEvaluationContext, duckdb: DuckDBResource) -> SensorResult | SkipReason:
     try:
