@@ -44,7 +44,7 @@ def _extract(args: argparse.Namespace) -> int:
     from pncp_pipeline.storage import file_factory
 
     settings = load_settings()
-    scope = Scope.from_args(args.start, args.end, args.endpoints)
+    scope = Scope.from_args(args.start, args.end, args.endpoints, page_sizes=settings.page_sizes)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     factory = file_factory(settings.duckdb_path, create_dir=settings.duckdb_path_is_default)
@@ -62,18 +62,14 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from pncp_pipeline.settings import load_settings
-    from pncp_pipeline.storage import open_database
+    from pncp_pipeline.storage import open_database, sql
 
     settings = load_settings()
     with open_database(settings.duckdb_path, read_only=True) as conn:
         rows = conn.execute(
-            "SELECT endpoint_name, status, count(*) AS tasks, sum(coalesce(total_pages, 0)) AS pages_expected, "
-            "sum(CASE WHEN total_pages IS NULL THEN 0 ELSE total_pages - coalesce(json_array_length(missing_pages), 0) END) "
-            "AS pages_landed, sum(coalesce(total_records, 0)) AS records_expected, "
-            "sum(coalesce(records_landed, 0)) AS records_landed "
-            "FROM psa.pncp_extraction_tasks GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-    keys = ("endpoint", "status", "tasks", "pages_expected", "pages_landed", "records_expected", "records_landed")
+            sql("status_by_endpoint")).fetchall()
+    keys = ("endpoint", "status", "tasks", "pages_expected", "pages_landed", "records_expected", "records_landed",
+            "records_distinct")
     records = [dict(zip(keys, row)) for row in rows]
     if args.json:
         print(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode())

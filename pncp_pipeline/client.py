@@ -189,9 +189,12 @@ class PncpClient:
         await self._http.aclose()
 
     async def fetch_page(self, endpoint: Endpoint, month: Any, modalidade: int | None, page: int,
-                         sink: Sink) -> Outcome:
-        """Fetch one page with retries; every attempt's outcome goes to `sink` (the writer)."""
-        params = endpoint.params(month, modalidade, page)
+                         sink: Sink, page_size: int | None = None) -> Outcome:
+        """Fetch one page with retries; every attempt's outcome goes to `sink` (the writer).
+
+        `page_size` is the size the task was discovered with: page numbers only mean something at it.
+        """
+        params = endpoint.params(month, modalidade, page, page_size)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=_wait_retry_after(

@@ -30,6 +30,7 @@ class PageRequest:
     data_date: date
     modalidade: int | None
     page: int
+    page_size: int | None = None  # None on page 1: the endpoint's configured size decides
 
 
 def plan(conn: duckdb.DuckDBPyConnection, scope: Scope, modalities: tuple[int, ...]) -> int:
@@ -77,11 +78,23 @@ def missing_pages(conn: duckdb.DuckDBPyConnection, scope: Scope, after: tuple[st
     rows = conn.execute(sql("missing_pages"), scope.params() | {
         "after_task": after[0], "after_page": after[1], "limit": limit,
     }).fetchall()
-    return [PageRequest(task_id, name, day, mod, page) for task_id, name, day, mod, page, _ in rows]
+    return [PageRequest(*row) for row in rows]
 
 
-def reconcile(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+def reconcile(conn: duckdb.DuckDBPyConnection, scope: Scope) -> int:
+    """Detect drift, recompute missing pages and status, count distinct records; returns drifted tasks."""
+    since = conn.execute("SELECT now()").fetchone()[0]
+    drifted = conn.execute(sql("detect_drift"), scope.params()).fetchone()[0]
     conn.execute(sql("reconcile"), scope.params())
+    for endpoint in scope.endpoints:
+        items = endpoint.items_key is not None
+        conn.execute(sql("distinct_records"), {
+            "endpoint": endpoint.name, "start": scope.start, "end": scope.end, "since": since,
+            "paths": list(endpoint.record_key[1:] if items else endpoint.record_key),
+            "plan_path": endpoint.record_key[0] if items else None,
+            "items_path": f"$.{endpoint.items_key}" if items else None,
+        })
+    return drifted
 
 
 def summary(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:

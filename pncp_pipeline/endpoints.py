@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +25,9 @@ MODALITIES_PATH = "/api/pncp/v1/modalidades"
 
 #: PNCP went live in 2021; nothing is published before this month.
 EARLIEST_MONTH = date(2021, 1, 1)
+
+#: Every list endpoint refuses pages smaller than this (SPEC §1.1).
+MIN_PAGE_SIZE = 10
 
 
 class EmptySignal(enum.Enum):
@@ -41,7 +44,10 @@ class Endpoint:
     path: str
     start_param: str
     end_param: str
-    page_size: int
+    page_size: int  # the largest the API accepts: the fewest requests for a month
+    #: JSON paths of a record's own identity (SPEC §5.0); with `items_key`, the first path is read
+    #: on the plan and the others on each nested item.
+    record_key: tuple[str, ...]
     end_exclusive: bool = False
     per_modality: bool = False
     empty_signal: EmptySignal = EmptySignal.NO_CONTENT
@@ -55,7 +61,16 @@ class Endpoint:
         last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         return month, (last + timedelta(days=1) if self.end_exclusive else last)
 
-    def params(self, month: date, modalidade: int | None, page: int) -> dict[str, Any]:
+    def with_page_size(self, size: int) -> "Endpoint":
+        """A smaller page size from configuration; above the API's maximum every request would be a 400."""
+        if not MIN_PAGE_SIZE <= size <= self.page_size:
+            raise UsageError(
+                f"page size {size} for {self.name} is outside what the API accepts "
+                f"({MIN_PAGE_SIZE}..{self.page_size})"
+            )
+        return replace(self, page_size=size)
+
+    def params(self, month: date, modalidade: int | None, page: int, page_size: int | None = None) -> dict[str, Any]:
         start, end = self.window(month)
         params: dict[str, Any] = {
             self.start_param: start.strftime("%Y%m%d"),
@@ -64,7 +79,7 @@ class Endpoint:
         if self.per_modality:
             params["codigoModalidadeContratacao"] = modalidade
         params["pagina"] = page
-        params["tamanhoPagina"] = self.page_size
+        params["tamanhoPagina"] = page_size or self.page_size
         return params
 
     def count_records(self, data: list[Any]) -> int:
@@ -81,6 +96,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=50,
+        record_key=("$.numeroControlePNCP",),
         per_modality=True,
         description="Procurements by PNCP publication date, one request series per modality.",
     ),
@@ -90,6 +106,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=50,
+        record_key=("$.numeroControlePNCP",),
         per_modality=True,
         description="Procurements by global update timestamp, one request series per modality.",
     ),
@@ -99,6 +116,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=500,
+        record_key=("$.numeroControlePNCP",),
         description="Contracts and commitments by PNCP publication date.",
     ),
     Endpoint(
@@ -107,6 +125,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=500,
+        record_key=("$.numeroControlePNCP",),
         description="Contracts and commitments by global update timestamp.",
     ),
     Endpoint(
@@ -115,6 +134,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=500,
+        record_key=("$.numeroControlePNCPAta",),
         description="Price-registration records by global update date.",
     ),
     Endpoint(
@@ -123,6 +143,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=500,
+        record_key=("$.numeroControlePNCPAta",),
         enabled=False,
         description=(
             "Price-registration records in force during the window: huge overlapping sets "
@@ -135,6 +156,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicio",
         end_param="dataFim",
         page_size=500,
+        record_key=("$.idPcaPncp", "$.numeroItem"),
         end_exclusive=True,
         empty_signal=EmptySignal.EMPTY_BODY_200,
         items_key="itens",
@@ -147,6 +169,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         start_param="dataInicial",
         end_param="dataFinal",
         page_size=100,
+        record_key=("$.cnpj", "$.ano", "$.sequencialContrato", "$.sequencialInstrumentoCobranca"),
         empty_signal=EmptySignal.NOT_FOUND_404,
         description="Billing instruments (NF-e) by inclusion date.",
     ),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pncp_pipeline import control
+from pncp_pipeline.limiter import AdaptiveRateLimiter
 from pncp_pipeline.phases import discover, fetch, plan, reconcile
 from pncp_pipeline.phases.download import Logger
 from pncp_pipeline.scope import Scope
@@ -16,14 +17,19 @@ from pncp_pipeline.storage import ConnectionFactory
 
 log = logging.getLogger("pncp_pipeline")
 
+#: Rounds of discover -> fetch -> reconcile after totals drift under a run; a window that keeps
+#: moving (one that includes today) is left PARTIAL for a later run instead of looping.
+MAX_ROUNDS = 3
+
 
 @dataclass
 class ExtractionResult:
     run_id: str
     new_tasks: int
-    discovered: int
-    pages_requested: int
-    pages_landed: int
+    discovered: int = 0
+    pages_requested: int = 0
+    pages_landed: int = 0
+    drifted: int = 0
     summary: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -42,9 +48,21 @@ class ExtractionResult:
 def extract(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, *,
             run_id: str | None = None, logger: Logger = log) -> ExtractionResult:
     run_id = run_id or uuid.uuid4().hex
+    logger.info(f"plan: {scope.describe()}")
     planned = plan.run(factory, scope, settings)
-    logger.info(f"plan: {planned.new_tasks} new task(s) for {scope.describe()}")
-    discovered = discover.run(factory, scope, settings, run_id, logger)
-    fetched = fetch.run(factory, scope, settings, run_id, logger)
-    summary = reconcile.run(factory, scope)
-    return ExtractionResult(run_id, planned.new_tasks, discovered.claimed, fetched.requested, fetched.landed, summary)
+    logger.info(f"plan: {planned.new_tasks} new task(s)")
+    result = ExtractionResult(run_id, planned.new_tasks)
+    limiter = AdaptiveRateLimiter(settings.rate_per_s)  # one rate for discovery and fetch alike
+    for _ in range(MAX_ROUNDS):
+        result.discovered += discover.run(factory, scope, settings, run_id, logger, limiter).claimed
+        fetched = fetch.run(factory, scope, settings, run_id, logger, limiter)
+        result.pages_requested += fetched.requested
+        result.pages_landed += fetched.landed
+        logger.info(f"reconcile: {scope.describe()}")
+        reconciled = reconcile.run(factory, scope)
+        result.summary = reconciled.summary
+        result.drifted += reconciled.drifted
+        if not reconciled.drifted:
+            break
+        logger.info(f"reconcile: totals changed under {reconciled.drifted} task(s); discovering them again")
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 from pncp_pipeline.endpoints import EARLIEST_MONTH, Endpoint, enabled_endpoints, get_endpoint
@@ -27,6 +28,10 @@ def parse_month(text: str, *, today: date | None = None) -> date:
     return month
 
 
+def configured(endpoints: tuple[Endpoint, ...], page_sizes: Mapping[str, int]) -> tuple[Endpoint, ...]:
+    return tuple(e.with_page_size(page_sizes[e.name]) if e.name in page_sizes else e for e in endpoints)
+
+
 def add_months(month: date, n: int) -> date:
     index = month.year * 12 + month.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
@@ -46,11 +51,18 @@ class Scope:
 
     @classmethod
     def from_args(cls, start: str, end: str | None = None, endpoint_names: list[str] | None = None,
-                  today: date | None = None) -> "Scope":
+                  today: date | None = None, page_sizes: Mapping[str, int] | None = None) -> "Scope":
         first = parse_month(start, today=today)
         last = parse_month(end, today=today) if end else first
         endpoints = tuple(get_endpoint(n) for n in endpoint_names) if endpoint_names else enabled_endpoints()
-        return cls(endpoints, first, last)
+        return cls(configured(endpoints, page_sizes or {}), first, last)
+
+    def endpoint(self, name: str) -> Endpoint:
+        """The run's own copy of an endpoint (with its configured page size), by name."""
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        raise KeyError(name)
 
     @property
     def months(self) -> list[date]:

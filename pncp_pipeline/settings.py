@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +15,8 @@ DEFAULT_DUCKDB_PATH = "data/pncp.duckdb"
 
 #: The consultation API and the domain tables hang off the same host.
 CONSULTA_PREFIX = "/api/consulta"
+
+PAGE_SIZE_PREFIX = "PNCP_PAGE_SIZE_"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class ClientSettings:
 class Settings:
     duckdb_path: Path
     client: ClientSettings
+    #: Page sizes below an endpoint's maximum, from PNCP_PAGE_SIZE_<ENDPOINT> (rarely useful: the
+    #: maximum means the fewest requests, but a user may lower it for an endpoint that times out).
+    page_sizes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def duckdb_path_is_default(self) -> bool:
@@ -86,4 +91,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backoff_initial_s=_number(env, "PNCP_BACKOFF_INITIAL_S", defaults.backoff_initial_s, float),
         backoff_max_s=_number(env, "PNCP_BACKOFF_MAX_S", defaults.backoff_max_s, float),
     )
-    return Settings(duckdb_path=Path(env.get("PNCP_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH), client=client)
+    return Settings(duckdb_path=Path(env.get("PNCP_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH), client=client,
+                    page_sizes=_page_sizes(env))
+
+
+def _page_sizes(env: Mapping[str, str]) -> dict[str, int]:
+    from pncp_pipeline.endpoints import get_endpoint
+
+    sizes = {}
+    for name, raw in env.items():
+        if not name.startswith(PAGE_SIZE_PREFIX) or not raw:
+            continue
+        endpoint = get_endpoint(name.removeprefix(PAGE_SIZE_PREFIX).lower())
+        size = int(_number(env, name, 0, int))
+        endpoint.with_page_size(size)  # refuses sizes the API would reject
+        sizes[endpoint.name] = size
+    return sizes

@@ -155,7 +155,7 @@ def test_fetch_failures_leave_partial_then_a_rerun_completes(db_path: Path, repl
     replica.replica.faults.update({"fail_5xx": 0.0})
     replica.reset_stats()
     fetch.run(file_factory(db_path), scope, settings, "run-2", log)
-    rows = reconcile.run(file_factory(db_path), scope)
+    rows = reconcile.run(file_factory(db_path), scope).summary
     assert [r["status"] for r in rows] == ["COMPLETE"]
     assert replica.stats()["total"] == total_pages - 1  # page 1 had landed: never asked again
 
@@ -188,7 +188,7 @@ def test_a_landed_page_one_is_adopted_without_asking_again(db_path: Path, replic
         with open_database(db_path) as conn:
             db = Database(conn)
             async with PncpClient(settings) as client, RawWriter(db) as writer:
-                await download(client, one(), writer, "dead-run")
+                await download(client, scope, one(), writer, "dead-run")
 
     asyncio.run(land_page_one())
     assert statuses(db_path) == {"contratos_atualizacao_2025-07-01": "DISCOVERING"}

@@ -29,14 +29,19 @@ from pncp_pipeline.defs.partitions import month_of, monthly_partitions
 from pncp_pipeline.defs.resources import PncpApiResource, connection_factory
 from pncp_pipeline.endpoints import Endpoint, enabled_endpoints
 from pncp_pipeline.phases import discover, fetch, plan, reconcile
-from pncp_pipeline.scope import Scope
+from pncp_pipeline.scope import Scope, configured
+
 
 POOL = "duckdb"
 
-def scope_of(context: OpExecutionContext | AssetExecutionContext, endpoint: Endpoint) -> Scope:
+
+def scope_of(context: OpExecutionContext | AssetExecutionContext, endpoint: Endpoint,
+             api: PncpApiResource | None = None) -> Scope:
     """The run's months: one partition or a whole range (never `partition_key`, which raises on ranges)."""
     keys = context.partition_key_range
-    return Scope((endpoint,), month_of(keys.start), month_of(keys.end))
+    endpoints = configured((endpoint,), api.page_sizes) if api else (endpoint,)
+    return Scope(endpoints, month_of(keys.start), month_of(keys.end))
+
 
 def run_metadata(rows: list[dict[str, Any]]) -> dict[str, Any]:
     counts = dict.fromkeys(control.STATUSES, 0)
@@ -57,30 +62,35 @@ def run_metadata(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "months": MetadataValue.md("\n".join(lines)),
     }
 
+
 def build_endpoint_asset(endpoint: Endpoint) -> AssetsDefinition:
     name = endpoint.name
     tags = {"endpoint": name}
 
     @op(name=f"{name}__plan", out=Out(Nothing), pool=POOL, tags=tags)
     def plan_op(context: OpExecutionContext, duckdb: DuckDBResource, pncp_api: PncpApiResource) -> None:
-        scope = scope_of(context, endpoint)
+        scope = scope_of(context, endpoint, pncp_api)
         result = plan.run(connection_factory(duckdb), scope, pncp_api.settings())
         context.log.info(f"plan: {result.new_tasks} new task(s) for {scope.describe()}")
 
     @op(name=f"{name}__discover", ins={"planned": In(Nothing)}, out=Out(Nothing), pool=POOL, tags=tags)
     def discover_op(context: OpExecutionContext, duckdb: DuckDBResource, pncp_api: PncpApiResource) -> None:
-        discover.run(connection_factory(duckdb), scope_of(context, endpoint), pncp_api.settings(),
+        discover.run(connection_factory(duckdb), scope_of(context, endpoint, pncp_api), pncp_api.settings(),
                      context.run_id, context.log)
 
     @op(name=f"{name}__fetch", ins={"discovered": In(Nothing)}, out=Out(Nothing), pool=POOL, tags=tags)
     def fetch_op(context: OpExecutionContext, duckdb: DuckDBResource, pncp_api: PncpApiResource) -> None:
-        fetch.run(connection_factory(duckdb), scope_of(context, endpoint), pncp_api.settings(),
+        fetch.run(connection_factory(duckdb), scope_of(context, endpoint, pncp_api), pncp_api.settings(),
                   context.run_id, context.log)
 
     @op(name=f"{name}__reconcile", ins={"fetched": In(Nothing)}, out=Out(Nothing), pool=POOL, tags=tags)
     def reconcile_op(context: AssetExecutionContext, duckdb: DuckDBResource) -> Any:
         scope = scope_of(context, endpoint)
-        rows = reconcile.run(connection_factory(duckdb), scope)
+        reconciled = reconcile.run(connection_factory(duckdb), scope)
+        rows = reconciled.summary
+        if reconciled.drifted:
+            context.log.warning(f"reconcile: totals changed under {reconciled.drifted} task(s) while they were "
+                                "downloaded; they will be discovered again (the retry sensor asks for it)")
         # A range run materializes every month of it: each month's event describes that month only.
         for key in context.partition_keys:
             month = month_of(key)
@@ -105,5 +115,6 @@ def build_endpoint_asset(endpoint: Endpoint) -> AssetsDefinition:
         return reconcile_op(fetch_op(discover_op(plan_op())))
 
     return endpoint_asset
+
 
 endpoint_assets = [build_endpoint_asset(e) for e in enabled_endpoints()]

@@ -27,12 +27,15 @@ class PncpApiResource(ConfigurableResource):
     max_attempts: int = Field(default=_DEFAULTS.max_attempts, description="attempts per page before leaving it missing")
     backoff_initial_s: float = Field(default=_DEFAULTS.backoff_initial_s)
     backoff_max_s: float = Field(default=_DEFAULTS.backoff_max_s)
+    page_sizes: dict[str, int] = Field(default={}, description="endpoint name -> page size below the API's maximum")
 
     @classmethod
     def from_env(cls) -> "PncpApiResource":
-        c = load_settings().client
+        settings = load_settings()
+        c = settings.client
         return cls(base_url=c.base_url, concurrency=c.concurrency, rate_per_s=c.rate_per_s, timeout_s=c.timeout_s,
-                   max_attempts=c.max_attempts, backoff_initial_s=c.backoff_initial_s, backoff_max_s=c.backoff_max_s)
+                   max_attempts=c.max_attempts, backoff_initial_s=c.backoff_initial_s, backoff_max_s=c.backoff_max_s,
+                   page_sizes=dict(settings.page_sizes))
 
     def settings(self) -> ClientSettings:
         return ClientSettings(base_url=self.base_url, concurrency=self.concurrency, rate_per_s=self.rate_per_s,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pncp_pipeline import control
 from pncp_pipeline.client import PncpClient
 from pncp_pipeline.control import PageRequest
+from pncp_pipeline.limiter import AdaptiveRateLimiter
 from pncp_pipeline.phases.download import Logger, download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
@@ -26,20 +27,23 @@ async def _iterate(requests: list[PageRequest]) -> AsyncIterator[PageRequest]:
         yield request
 
 
-async def discover(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger) -> DiscoverResult:
+async def discover(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
+                   limiter: AdaptiveRateLimiter | None = None) -> DiscoverResult:
     # Page 1s that landed before a crash are adopted first: they are never requested again.
     await db.run(control.adopt_discovered, scope)
     claimed = await db.run(control.claim_discovery, scope)
     if claimed:
         log.info(f"discover: requesting page 1 of {len(claimed)} task(s) of {scope.describe()}")
-        async with PncpClient(settings) as client, RawWriter(db) as writer:
-            await download(client, _iterate(claimed), writer, run_id)
+        async with PncpClient(settings, limiter) as client, RawWriter(db) as writer:
+            await download(client, scope, _iterate(claimed), writer, run_id)
         await db.run(control.adopt_discovered, scope)
         await db.run(control.fail_fatal, run_id)
         await db.run(control.discovery_unfinished, run_id, [t.task_id for t in claimed])
     return DiscoverResult(len(claimed))
 
 
-def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger) -> DiscoverResult:
+def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
+        limiter: AdaptiveRateLimiter | None = None) -> DiscoverResult:
+    log.info(f"discover: {scope.describe()}")
     with factory() as conn:
-        return asyncio.run(discover(Database(conn), scope, settings, run_id, log))
+        return asyncio.run(discover(Database(conn), scope, settings, run_id, log, limiter))

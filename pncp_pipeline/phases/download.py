@@ -9,14 +9,14 @@ from typing import Any
 
 from pncp_pipeline.client import Outcome, PncpClient
 from pncp_pipeline.control import PageRequest
-from pncp_pipeline.endpoints import get_endpoint
+from pncp_pipeline.scope import Scope
 from pncp_pipeline.writer import RawWriter, raw_row
 
 Logger = logging.Logger | logging.LoggerAdapter[Any] | Any
 
 
-async def download(client: PncpClient, requests: AsyncIterator[PageRequest], writer: RawWriter, run_id: str,
-                   on_outcome: Callable[[PageRequest, Outcome], None] | None = None) -> None:
+async def download(client: PncpClient, scope: Scope, requests: AsyncIterator[PageRequest], writer: RawWriter,
+                   run_id: str, on_outcome: Callable[[PageRequest, Outcome], None] | None = None) -> None:
     """`concurrency` workers pull from a small queue, so pending requests never pile up in memory."""
     queue: asyncio.Queue[PageRequest | None] = asyncio.Queue(maxsize=client.settings.concurrency * 2)
     workers = client.settings.concurrency
@@ -31,13 +31,14 @@ async def download(client: PncpClient, requests: AsyncIterator[PageRequest], wri
 
     async def work() -> None:
         while (request := await queue.get()) is not None:
-            endpoint = get_endpoint(request.endpoint_name)
+            endpoint = scope.endpoint(request.endpoint_name)
 
             async def sink(outcome: Outcome, request: PageRequest = request) -> None:
                 await writer.put(raw_row(outcome, request.task_id, request.endpoint_name, request.data_date,
                                          request.modalidade, request.page, run_id))
 
-            outcome = await client.fetch_page(endpoint, request.data_date, request.modalidade, request.page, sink)
+            outcome = await client.fetch_page(endpoint, request.data_date, request.modalidade, request.page, sink,
+                                              page_size=request.page_size)
             if on_outcome:
                 on_outcome(request, outcome)
 

@@ -13,6 +13,7 @@ from typing import Any
 from pncp_pipeline import control
 from pncp_pipeline.client import PncpClient
 from pncp_pipeline.control import PageRequest
+from pncp_pipeline.limiter import AdaptiveRateLimiter
 from pncp_pipeline.phases.download import Logger, download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
@@ -71,7 +72,8 @@ async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
         after = (chunk[-1].task_id, chunk[-1].page)
 
 
-async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger) -> FetchResult:
+async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
+                limiter: AdaptiveRateLimiter | None = None) -> FetchResult:
     await db.run(control.count_fetch_attempt, scope)
     progress = Progress(log, await db.run(control.summary, scope))
     counts = Counter[str]()
@@ -80,14 +82,16 @@ async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: st
         counts["requested"] += 1
         counts["landed"] += outcome.landed
 
-    async with PncpClient(settings) as client, RawWriter(db, on_commit=progress.committed) as writer:
-        await download(client, _pages(db, scope), writer, run_id, on_outcome=seen)
+    async with PncpClient(settings, limiter) as client, RawWriter(db, on_commit=progress.committed) as writer:
+        await download(client, scope, _pages(db, scope), writer, run_id, on_outcome=seen)
     progress.report()
     if counts["requested"]:
         log.info(f"fetch: {counts['landed']} of {counts['requested']} missing page(s) landed")
     return FetchResult(counts["requested"], counts["landed"])
 
 
-def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger) -> FetchResult:
+def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
+        limiter: AdaptiveRateLimiter | None = None) -> FetchResult:
+    log.info(f"fetch: {scope.describe()}")
     with factory() as conn:
-        return asyncio.run(fetch(Database(conn), scope, settings, run_id, log))
+        return asyncio.run(fetch(Database(conn), scope, settings, run_id, log, limiter))

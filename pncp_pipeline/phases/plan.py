@@ -29,6 +29,7 @@ async def _modalities(settings: ClientSettings) -> tuple[int, ...]:
 
 
 def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings) -> PlanResult:
+    """The file is not held while the modality table is fetched: that request can take seconds."""
     with factory() as conn:
         if control.is_fully_planned(conn, scope):
             return PlanResult(0, None)

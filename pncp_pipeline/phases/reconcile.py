@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pncp_pipeline import control
@@ -9,7 +10,13 @@ from pncp_pipeline.scope import Scope
 from pncp_pipeline.storage import ConnectionFactory
 
 
-def run(factory: ConnectionFactory, scope: Scope) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ReconcileResult:
+    drifted: int  # tasks whose totals changed under us: they go back to discovery
+    summary: list[dict[str, Any]]
+
+
+def run(factory: ConnectionFactory, scope: Scope) -> ReconcileResult:
     with factory() as conn:
-        control.reconcile(conn, scope)
-        return control.summary(conn, scope)
+        drifted = control.reconcile(conn, scope)
+        return ReconcileResult(drifted, control.summary(conn, scope))

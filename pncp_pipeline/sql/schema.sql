@@ -44,3 +44,9 @@ CREATE TABLE IF NOT EXISTS psa.pncp_raw_responses (
     elapsed_ms      DOUBLE,
     fetched_at      TIMESTAMPTZ NOT NULL
 );
+
+-- Added after the first release; ADD COLUMN IF NOT EXISTS keeps old files working.
+ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS page_size INTEGER;
+ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS records_distinct BIGINT;
+ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drifted_at TIMESTAMPTZ;
+ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drift_count INTEGER DEFAULT 0;
