@@ -42,17 +42,17 @@ class Case:
 
     name: str
     path: str
-    window: Params  # date (and modality) parameters of a busy window
-    size: int  # page size used to walk it
+    window: Params  # the date parameters of a busy window
+    size: int  # page size used to walk it (several pages)
     max_size: int  # SPEC §1.1
-    default_size: int  # SPEC §2 (observed defaults); 10 where the SPEC implies it
-    required: tuple[str, ...]
-    record_id: Callable[[Record], Hashable]
-    in_window: Callable[[Record, Params], bool]
-    cnpj_param: str  # SPEC §3.3
+    default_size: int | None  # SPEC §2 observed defaults (PCA: 2,827 records in 283 pages); None = not documented
+    required: tuple[str, ...]  # SPEC §2
+    record_id: Callable[[Record], Hashable]  # SPEC §5.0
+    in_window: Callable[[Record, Params], bool]  # what the date filter selects (SPEC §1.1)
+    cnpj_param: str  # the organ filter's name on this endpoint (SPEC §3.3)
     record_cnpj: Callable[[Record], str]
-    items_key: str | None = None  # PCA counts nested items
-    extra: Params = field(default_factory=dict)
+    items_key: str | None = None  # PCA pages and totals count nested items
+    extra: Params = field(default_factory=dict)  # other parameters of the busy window (modality)
 
     @property
     def params(self) -> Params:
@@ -103,35 +103,49 @@ def _nested_cnpj(record: Record) -> str:
 
 JULY = {"dataInicial": "20250701", "dataFinal": "20250731"}
 PERIOD = ("dataInicial", "dataFinal", "pagina")
+MODALITY_8 = {"codigoModalidadeContratacao": 8}
 
 CASES: tuple[Case, ...] = (
-    Case("contratacoes_publicacao", "/v1/contratacoes/publicacao", JULY, 50, 50, 10,
-         (*PERIOD, "codigoModalidadeContratacao"), _control,
-         _between("dataPublicacaoPncp", "dataInicial", "dataFinal"), "cnpj", _nested_cnpj,
-         extra={"codigoModalidadeContratacao": 8}),
-    Case("contratacoes_atualizacao", "/v1/contratacoes/atualizacao",
-         {"dataInicial": "20250601", "dataFinal": "20250630"}, 50, 50, 10,
-         (*PERIOD, "codigoModalidadeContratacao"), _control,
-         _between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"), "cnpj", _nested_cnpj,
-         extra={"codigoModalidadeContratacao": 8}),
-    Case("contratacoes_proposta", "/v1/contratacoes/proposta", {"dataFinal": ymd(TODAY + timedelta(days=20))},
-         10, 50, 10, ("dataFinal", "pagina"), _control, _proposal_open, "cnpj", _nested_cnpj),
-    Case("contratos", "/v1/contratos", JULY, 500, 500, 500, PERIOD, _control,
-         _between("dataPublicacaoPncp", "dataInicial", "dataFinal"), "cnpjOrgao", _nested_cnpj),
-    Case("contratos_atualizacao", "/v1/contratos/atualizacao", JULY, 500, 500, 500, PERIOD, _control,
-         _between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"), "cnpjOrgao", _nested_cnpj),
-    Case("atas_vigencia", "/v1/atas", {"dataInicial": "20250701", "dataFinal": "20250701"}, 500, 500, 500,
-         PERIOD, lambda r: r["numeroControlePNCPAta"], _overlaps, "cnpj", lambda r: r["cnpjOrgao"]),
-    Case("atas_atualizacao", "/v1/atas/atualizacao", JULY, 100, 500, 500, PERIOD,
-         lambda r: r["numeroControlePNCPAta"], _between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"),
-         "cnpj", lambda r: r["cnpjOrgao"]),
-    Case("pca_atualizacao", "/v1/pca/atualizacao", {"dataInicio": "20250701", "dataFim": "20250801"}, 500, 500, 10,
-         ("dataInicio", "dataFim", "pagina"), lambda r: (r["idPcaPncp"], r["item"]["numeroItem"]),
-         _between("dataAtualizacaoGlobalPCA", "dataInicio", "dataFim", end_exclusive=True), "cnpj",
-         lambda r: r["orgaoEntidadeCnpj"], items_key="itens"),
-    Case("instrumentoscobranca", "/v1/instrumentoscobranca/inclusao", JULY, 50, 100, 10, PERIOD,
-         lambda r: (r["cnpj"], r["ano"], r["sequencialContrato"], r["sequencialInstrumentoCobranca"]),
-         _between("dataInclusao", "dataInicial", "dataFinal"), "cnpjOrgao", lambda r: r["cnpj"]),
+    Case(name="contratacoes_publicacao", path="/v1/contratacoes/publicacao", window=JULY, extra=MODALITY_8,
+         size=50, max_size=50, default_size=10, required=(*PERIOD, "codigoModalidadeContratacao"),
+         record_id=_control, in_window=_between("dataPublicacaoPncp", "dataInicial", "dataFinal"),
+         cnpj_param="cnpj", record_cnpj=_nested_cnpj),
+    Case(name="contratacoes_atualizacao", path="/v1/contratacoes/atualizacao",
+         window={"dataInicial": "20250601", "dataFinal": "20250630"}, extra=MODALITY_8,
+         size=50, max_size=50, default_size=10, required=(*PERIOD, "codigoModalidadeContratacao"),
+         record_id=_control, in_window=_between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"),
+         cnpj_param="cnpj", record_cnpj=_nested_cnpj),
+    Case(name="contratacoes_proposta", path="/v1/contratacoes/proposta",
+         window={"dataFinal": ymd(TODAY + timedelta(days=20))},
+         size=10, max_size=50, default_size=None, required=("dataFinal", "pagina"),
+         record_id=_control, in_window=_proposal_open, cnpj_param="cnpj", record_cnpj=_nested_cnpj),
+    Case(name="contratos", path="/v1/contratos", window=JULY,
+         size=500, max_size=500, default_size=500, required=PERIOD,
+         record_id=_control, in_window=_between("dataPublicacaoPncp", "dataInicial", "dataFinal"),
+         cnpj_param="cnpjOrgao", record_cnpj=_nested_cnpj),
+    Case(name="contratos_atualizacao", path="/v1/contratos/atualizacao", window=JULY,
+         size=500, max_size=500, default_size=500, required=PERIOD,
+         record_id=_control, in_window=_between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"),
+         cnpj_param="cnpjOrgao", record_cnpj=_nested_cnpj),
+    Case(name="atas_vigencia", path="/v1/atas", window={"dataInicial": "20250701", "dataFinal": "20250701"},
+         size=500, max_size=500, default_size=500, required=PERIOD,
+         record_id=lambda r: r["numeroControlePNCPAta"], in_window=_overlaps,
+         cnpj_param="cnpj", record_cnpj=lambda r: r["cnpjOrgao"]),
+    Case(name="atas_atualizacao", path="/v1/atas/atualizacao", window=JULY,
+         size=100, max_size=500, default_size=500, required=PERIOD,
+         record_id=lambda r: r["numeroControlePNCPAta"],
+         in_window=_between("dataAtualizacaoGlobal", "dataInicial", "dataFinal"),
+         cnpj_param="cnpj", record_cnpj=lambda r: r["cnpjOrgao"]),
+    Case(name="pca_atualizacao", path="/v1/pca/atualizacao", window={"dataInicio": "20250701", "dataFim": "20250801"},
+         size=500, max_size=500, default_size=10, required=("dataInicio", "dataFim", "pagina"),
+         record_id=lambda r: (r["idPcaPncp"], r["item"]["numeroItem"]),
+         in_window=_between("dataAtualizacaoGlobalPCA", "dataInicio", "dataFim", end_exclusive=True),
+         cnpj_param="cnpj", record_cnpj=lambda r: r["orgaoEntidadeCnpj"], items_key="itens"),
+    Case(name="instrumentoscobranca", path="/v1/instrumentoscobranca/inclusao", window=JULY,
+         size=50, max_size=100, default_size=None, required=PERIOD,
+         record_id=lambda r: (r["cnpj"], r["ano"], r["sequencialContrato"], r["sequencialInstrumentoCobranca"]),
+         in_window=_between("dataInclusao", "dataInicial", "dataFinal"),
+         cnpj_param="cnpjOrgao", record_cnpj=lambda r: r["cnpj"]),
 )
 
 CASE_IDS = [c.name for c in CASES]
@@ -143,8 +157,23 @@ def case(name: str) -> Case:
 
 # -- requests and pages ------------------------------------------------------------------------
 
+def plain_client(base_url: str = "", timeout: float | httpx.Timeout = 10.0, **kwargs: Any) -> httpx.Client:
+    """A client for the replica's plain-HTTP port.
+
+    `verify=False` only skips loading the CA bundle (about 50 ms per client); no TLS is ever spoken.
+    """
+    return httpx.Client(base_url=base_url, timeout=timeout, verify=False, **kwargs)
+
+
 def api_client(base_url: str, timeout: float = 10.0) -> httpx.Client:
-    return httpx.Client(base_url=base_url + API, timeout=timeout)
+    """A client whose base URL is the consultation API of the replica at `base_url`."""
+    return plain_client(base_url + API, timeout)
+
+
+def call(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request to an absolute URL (control and domain-table endpoints)."""
+    with plain_client() as client:
+        return client.request(method, url, **kwargs)
 
 
 def get_page(client: httpx.Client, c: Case, page: int, size: int | None = None, **overrides: Any) -> Record:
@@ -155,6 +184,20 @@ def get_page(client: httpx.Client, c: Case, page: int, size: int | None = None, 
     response = client.get(c.path, params=params)
     assert response.status_code == 200, (c.path, params, response.status_code, response.text[:300])
     return orjson.loads(response.content)
+
+
+def request(client: httpx.Client, c: Case, **overrides: Any) -> httpx.Response:
+    """Page 1 of the busy window of `c`, with some parameters replaced (a None value removes one)."""
+    params = {**c.params, "pagina": 1, **overrides}
+    return client.get(c.path, params={k: v for k, v in params.items() if v is not None})
+
+
+def start_param(c: Case) -> str:
+    return "dataInicio" if "dataInicio" in c.window else "dataInicial"
+
+
+def end_param(c: Case) -> str:
+    return "dataFim" if "dataFim" in c.window else "dataFinal"
 
 
 def walk(client: httpx.Client, c: Case, size: int | None = None, **overrides: Any) -> list[Record]:
