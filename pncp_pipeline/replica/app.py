@@ -127,18 +127,20 @@ class Replica:
         self.faults = faults or Faults()
         self.stats = Stats()
         self._asked: Counter = Counter()
+        self._window_asks: Counter = Counter()
+        self._list_requests = 0
 
     # -- the consultation API ----------------------------------------------------------------
 
-    def list_endpoint(self, spec: c.PathContract, params: dict[str, str]) -> Response:
+    def list_endpoint(self, spec: c.PathContract, params: dict[str, str], drift: int = 0) -> Response:
         try:
-            return self._list(spec, params)
+            return self._list(spec, params, drift)
         except ApiError as e:
             body = error_b(e.message, spec.internal_path) if e.status == 422 else error_a(
                 e.status, e.message, spec.internal_path)
             return Response(e.status, body)
 
-    def _list(self, spec: c.PathContract, params: dict[str, str]) -> Response:
+    def _list(self, spec: c.PathContract, params: dict[str, str], drift: int = 0) -> Response:
         required = [p for p in (spec.start_param, spec.end_param) if p]
         if spec.modality == "required":
             required.append("codigoModalidadeContratacao")
@@ -172,8 +174,13 @@ class Replica:
             total = _count(spec, records)
             data = _paginate(spec, records, page, size)
         else:
-            total = self.dataset.total(query)
-            data = self.dataset.slice(query, (page - 1) * size, size) if total else []
+            total = self.dataset.total(query, drift)
+            data = self.dataset.slice(query, (page - 1) * size, size, drift) if total else []
+            if data and page > 1 and spec.family != "pca" and self.faults.unstable_order and unit(
+                    self.seed, "unstable", _window_key(spec, params), page) < self.faults.unstable_order:
+                # ties in the server's sort: the previous page's last record shows up again here,
+                # and this page's own first record is never served at all
+                data[0] = self.dataset.slice(query, (page - 1) * size - 1, 1, drift)[0]
         if total == 0:
             return self._empty(spec)
         pages = page_count(total, size)
@@ -224,13 +231,23 @@ class Replica:
         self._asked[request_key] += 1
         return self.faults.pick(self.seed, request_key, repeat)
 
+    def _another_page(self, spec: c.PathContract, params: dict[str, str], drift: int, asked: Response) -> Response:
+        """A neighbouring page's answer (its own numeroPagina), as a confused server sends."""
+        page = params.get("pagina", "1")
+        for other in (int(page) + 1, int(page) - 1) if page.isdigit() else ():
+            if other >= 1:
+                response = self.list_endpoint(spec, params | {"pagina": str(other)}, drift)
+                if response.status == 200 and response.body:
+                    return response
+        return asked
+
     def fault_response(self, kind: str, good: Response, request_key: str) -> Response:
         if kind == "fail_5xx":
             status = (500, 502, 503, 504)[int(unit(self.seed, "5xx-code", request_key) * 4)]
             if status == 500:
                 return Response(500, "Erro ao processar a consulta.".encode(), "text/plain;charset=UTF-8")
             return Response(status, HTML_GATEWAY % status, "text/html")
-        if kind == "fail_429":
+        if kind in ("fail_429", "burst_429"):
             return Response(429, HTML_429, "text/html")
         if kind == "fail_html":
             return Response(200, HTML_MAINTENANCE, "text/html")
@@ -257,13 +274,22 @@ class Replica:
         params = dict(parse_qsl(query_string, keep_blank_values=True))
         spec = c.PATHS.get(path.rstrip("/")) if path != "/" else None
         if spec is not None:
-            response = self.list_endpoint(spec, params)
+            window = _window_key(spec, params)
+            drift = self.faults.drift(self._window_asks[window])
+            self._window_asks[window] += 1
+            response = self.list_endpoint(spec, params, drift)
         elif path.rstrip("/") == c.MODALITIES_PATH:
             response = self.modalities()
         else:
             response = Response(404, error_a(404, f"No static resource {path.lstrip('/')}.", path))
         request_key = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(params.items()))
         fault = self.fault_for(request_key) if spec is not None else None
+        if spec is not None:
+            self._list_requests += 1
+            if self.faults.burst(self._list_requests - 1):
+                fault = "burst_429"
+            elif fault == "fail_wrong_page":
+                response = self._another_page(spec, params, drift, response)
         self._count(path, request_key, fault, response)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
@@ -325,6 +351,12 @@ async def _send(send: Send, response: Response) -> None:
         headers.append((b"content-type", response.content_type.encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def _window_key(spec: c.PathContract, params: dict[str, str]) -> str:
+    """A window is a query without its paging: drift and ordering belong to it, not to a page."""
+    rest = sorted((k, v) for k, v in params.items() if k not in ("pagina", "tamanhoPagina"))
+    return spec.path + "?" + "&".join(f"{k}={v}" for k, v in rest)
 
 
 def _cnpj_of(record: dict[str, Any]) -> str | None:

@@ -135,10 +135,12 @@ class Dataset:
             cum.append(total)
         return days, cum
 
-    def total(self, q: Query) -> int:
+    def total(self, q: Query, drift: int = 0) -> int:
+        """Records in the window; `drift` moves the count as records published or removed since."""
         if self._pinned(q):
             return _sample(PINNED_SAMPLE)["totalRegistros"]
-        return self._cumulative(q)[1][-1] if q.end >= q.start else 0
+        base = self._cumulative(q)[1][-1] if q.end >= q.start else 0
+        return max(0, base + drift) if base else 0
 
     # -- records ---------------------------------------------------------------------------
 
@@ -149,18 +151,26 @@ class Dataset:
     def pinned_page_bytes(self) -> bytes:
         return (SAMPLES / PINNED_SAMPLE).read_bytes()
 
-    def slice(self, q: Query, offset: int, limit: int) -> list[dict[str, Any]]:
-        """Records [offset, offset+limit) of the window, in the server's (ascending date) order."""
-        total = self.total(q)
+    def slice(self, q: Query, offset: int, limit: int, drift: int = 0) -> list[dict[str, Any]]:
+        """Records [offset, offset+limit) of the window, in the server's (ascending date) order.
+
+        With a positive `drift`, the extra records are the window's last day's latest publications.
+        """
+        total = self.total(q, drift)
         stop = min(total, offset + limit)
         if offset >= stop:
             return []
         if self._pinned(q):
             return [self._pinned_record(q, i) for i in range(offset, stop)]
         days, cum = self._cumulative(q)
+        base = cum[-1]
+        last_count = base - (cum[-2] if len(cum) > 1 else 0)
         out = []
         pos = bisect.bisect_right(cum, offset)
         for i in range(offset, stop):
+            if i >= base:
+                out.append((days[-1], last_count + i - base, last_count + max(drift, 0)))
+                continue
             while cum[pos] <= i:
                 pos += 1
             before = cum[pos - 1] if pos else 0

@@ -18,10 +18,24 @@ def _config(replica: Replica, log_level: str) -> uvicorn.Config:
                           timeout_keep_alive=30, backlog=4096)
 
 
-def serve_forever(replica: Replica, host: str, port: int, log_level: str = "warning") -> None:
-    config = _config(replica, log_level)
-    config.host, config.port = host, port
-    uvicorn.Server(config).run()
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before uvicorn starts, so a busy port is our OSError, not uvicorn's sys.exit(3).
+
+    IPPROTO_TCP (not 0) matters: with protocol 0 asyncio never sets TCP_NODELAY, and every small
+    answer waited ~40 ms for the client's delayed ACK.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(replica: Replica, sock: socket.socket, log_level: str = "warning") -> None:
+    uvicorn.Server(_config(replica, log_level)).run(sockets=[sock])
 
 
 class ReplicaServer:
@@ -32,9 +46,7 @@ class ReplicaServer:
 
     def __init__(self, replica: Replica | None = None, host: str = "127.0.0.1") -> None:
         self.replica = replica or Replica()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
+        self._sock = bind(host, 0)
         self.host, self.port = self._sock.getsockname()
         self._server = uvicorn.Server(_config(self.replica, "error"))
         self._thread = threading.Thread(target=self._run, name="pncp-replica", daemon=True)

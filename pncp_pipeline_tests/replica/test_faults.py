@@ -35,7 +35,8 @@ def classify(response: httpx.Response) -> str:
     if response.status_code == 200 and not is_json(response.content):
         return "fail_truncate"
     if response.status_code == 200:
-        return "ok"
+        asked = int(response.url.params["pagina"])
+        return "ok" if response.json()["numeroPagina"] == asked else "fail_wrong_page"
     return f"unexpected {response.status_code}"
 
 
@@ -211,7 +212,9 @@ def faults_url(server: ReplicaServer) -> str:
 
 def test_faults_can_be_switched_at_runtime(replica: ReplicaServer) -> None:
     initial = call("GET", faults_url(replica)).json()
-    assert initial == {**{kind: 0.0 for kind in KINDS}, "stall_s": 30.0}
+    assert initial == {**{kind: 0.0 for kind in KINDS}, "stall_s": 30.0, "unstable_order": 0.0,
+                       "burst_429_every": 0, "burst_429_length": 0, "drift_records": 0, "drift_after": 0,
+                       "drift_max_steps": 1}
     changed = call("POST", faults_url(replica), json={"fail_429": 1})
     assert changed.status_code == 200 and changed.json()["fail_429"] == 1.0
     assert replica.replica.faults.fail_429 == 1.0
@@ -243,3 +246,48 @@ def test_latency_delays_every_answer(replica_factory: Callable[..., ReplicaServe
         started = time.monotonic()
         assert client.get(DISTINCT[0][0], params=DISTINCT[0][1]).status_code == 200
         assert time.monotonic() - started >= 0.15
+
+
+# -- data that contradicts a client's plan -------------------------------------------------------
+
+def page(server: ReplicaServer, n: int, size: int = 10) -> dict[str, Any]:
+    return call("GET", server.url + "/api/consulta" + PCA.path, params={**PCA.params, "pagina": n, "tamanhoPagina": size}).json()
+
+
+def test_drift_moves_the_totals_after_some_requests_and_then_holds(replica_factory: Callable[..., ReplicaServer]) -> None:
+    server = replica_factory(drift_records=25, drift_after=3, drift_max_steps=1)
+    first = [page(server, 1)["totalRegistros"] for _ in range(3)]
+    later = [page(server, 2)["totalRegistros"] for _ in range(3)]
+    assert len(set(first)) == 1
+    assert later == [first[0] + 25] * 3  # one step only, then stable: the client can converge
+    last = page(server, -(-(first[0] + 25) // 10))
+    items = [(p["idPcaPncp"], i["numeroItem"]) for p in last["data"] for i in p["itens"]]
+    assert len(items) == len(set(items))
+
+
+def test_negative_drift_removes_records_from_the_end(replica_factory: Callable[..., ReplicaServer]) -> None:
+    server = replica_factory(drift_records=-15, drift_after=1)
+    before = page(server, 1)["totalRegistros"]
+    assert page(server, 1)["totalRegistros"] == before - 15
+
+
+def test_unstable_order_repeats_the_previous_pages_last_record() -> None:
+    from pncp_pipeline.replica.server import ReplicaServer as Server
+    from pncp_pipeline.replica.app import Replica
+    from pncp_pipeline.replica.faults import Faults
+    from pncp_pipeline_tests.conftest import TODAY
+
+    params = {"dataInicial": "20250701", "dataFinal": "20250731", "tamanhoPagina": 10}
+    with Server(Replica(today=TODAY, faults=Faults(unstable_order=1.0))) as server:
+        pages = [call("GET", server.url + "/api/consulta/v1/contratos/atualizacao", params=params | {"pagina": n}).json()
+                 for n in (1, 2)]
+    ids = [[r["numeroControlePNCP"] for r in p["data"]] for p in pages]
+    assert ids[1][0] == ids[0][-1]  # the duplicate at the boundary
+    assert pages[0]["totalRegistros"] == pages[1]["totalRegistros"]
+
+
+def test_429_bursts_come_in_runs(replica_factory: Callable[..., ReplicaServer]) -> None:
+    server = replica_factory(burst_429_every=10, burst_429_length=4)
+    seen = outcomes(server, DISTINCT[:20], workers=1)
+    assert seen == (["fail_429"] * 4 + ["ok"] * 6) * 2
+    assert stats(server)["faults"] == {"burst_429": 8}
