@@ -66,8 +66,8 @@ def _status(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     with open_database(settings.duckdb_path, read_only=True) as conn:
-        rows = conn.execute(
-            sql("status_by_endpoint")).fetchall()
+        has_schema = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'psa'").fetchone()[0]
+        rows = conn.execute(sql("status_by_endpoint")).fetchall() if has_schema else []
     keys = ("endpoint", "status", "tasks", "pages_expected", "pages_landed", "records_expected", "records_landed",
             "records_distinct")
     records = [dict(zip(keys, row)) for row in rows]

@@ -61,7 +61,7 @@ def translate(error: Exception, path: str | Path) -> StorageError:
         return DatabaseFileError(f"cannot create the database {path}: its directory does not exist")
     if "Permission denied" in message or "Read-only file system" in message:
         return DatabaseFileError(f"cannot open the database {path}: permission denied")
-    if "No space left on device" in message or "disk is full" in message.lower():
+    if "No space left on device" in message or "File too large" in message or "disk is full" in message.lower():
         return DatabaseFileError(f"the disk holding {path} is full; free space, then run again to resume")
     return StorageError(f"cannot use the database {path}: {message.splitlines()[0]}")
 

@@ -34,16 +34,19 @@ COLUMNS = ("task_id", "endpoint_name", "data_date", "modalidade", "page", "reque
 class Database:
     """Serializes every use of the phase's one connection and runs it off the event loop."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, path: str = "the database") -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
-        self.path = path
+        (self.path,) = conn.execute(
+            "SELECT coalesce(path, 'the database') FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
         self._lock = asyncio.Lock()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._lock:
             try:
                 return await asyncio.to_thread(fn, self.conn, *args)
-            except duckdb.IOException as e:
+            except (duckdb.IOException, duckdb.TransactionException) as e:
+                # disk full, file-size limit, lost file: one clear line; what committed stays
                 raise translate(e, self.path) from None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +18,17 @@ FAST = {"PNCP_RATE_PER_S": "2000", "PNCP_CONCURRENCY": "8", "PNCP_MAX_ATTEMPTS":
         "PNCP_BACKOFF_INITIAL_S": "0.001", "PNCP_BACKOFF_MAX_S": "0.01"}
 
 
-def cli(*args: str, db: Path, url: str = "http://127.0.0.1:9", **env: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, db: Path, url: str = "http://127.0.0.1:9", max_file_bytes: int | None = None,
+        **env: str) -> subprocess.CompletedProcess[str]:
     environ = os.environ | FAST | {"PNCP_BASE_URL": url, "PNCP_DUCKDB_PATH": str(db)} | env
+
+    def limit_file_size() -> None:  # a full disk, as the process sees it: writes fail with EFBIG
+        assert max_file_bytes is not None
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
     return subprocess.run([sys.executable, "-m", "pncp_pipeline.cli", *args], env=environ, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, preexec_fn=limit_file_size if max_file_bytes else None)
 
 
 def test_extract_then_rerun_makes_zero_requests(db_path: Path, replica) -> None:
@@ -94,3 +103,40 @@ def test_database_problems_are_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in missing_dir.stderr + not_duckdb.stderr
     nothing = cli("status", db=tmp_path / "fresh.duckdb")
     assert nothing.returncode == 1 and "run an extraction first" in nothing.stderr
+
+
+def test_a_disk_that_fills_up_stops_cleanly_and_a_later_run_resumes(db_path: Path, replica_factory) -> None:
+    server = replica_factory(scale=5.0)
+    args = ("extract", "--start", "2025-07", "--endpoint", "contratos_atualizacao", "--endpoint", "pca_atualizacao")
+    full = cli(*args, db=db_path, url=server.url, max_file_bytes=4_000_000)
+    assert full.returncode == 1
+    assert f"the disk holding {db_path} is full" in full.stderr and "Traceback" not in full.stderr
+    resumed = cli(*args, db=db_path, url=server.url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert query(db_path, "SELECT DISTINCT status FROM psa.pncp_extraction_tasks") == [("COMPLETE",)]
+
+
+def test_page_size_configuration_is_checked_against_the_api_limit(db_path: Path, replica) -> None:
+    too_big = cli("extract", "--start", "2025-07", db=db_path, PNCP_PAGE_SIZE_CONTRATOS_ATUALIZACAO="501")
+    assert too_big.returncode == 2 and "outside what the API accepts (10..500)" in too_big.stderr
+    unknown = cli("extract", "--start", "2025-07", db=db_path, PNCP_PAGE_SIZE_NOPE="100")
+    assert unknown.returncode == 2 and "unknown endpoint 'nope'" in unknown.stderr
+    smaller = cli("extract", "--start", "2025-07", "--endpoint", "contratos_atualizacao", db=db_path,
+                  url=replica.url, PNCP_PAGE_SIZE_CONTRATOS_ATUALIZACAO="100")
+    assert smaller.returncode == 0, smaller.stderr
+    ((size, pages, records),) = query(db_path, "SELECT page_size, total_pages, total_records FROM psa.pncp_extraction_tasks")
+    assert size == 100 and pages == -(-records // 100)
+    # a changed configuration does not re-plan a task discovered at another size
+    replica.reset_stats()
+    assert cli("extract", "--start", "2025-07", "--endpoint", "contratos_atualizacao", db=db_path,
+               url=replica.url).returncode == 0
+    assert replica.stats()["total"] == 0
+
+
+def test_status_of_a_file_killed_before_its_schema(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "p.duckdb"
+    duckdb.connect(str(db)).close()
+    done = cli("status", db=db)
+    assert done.returncode == 0 and "no tasks yet" in done.stdout
