@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: run test install fake-api
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install fake-api ui-check reliability
 
 install: $(STAMP)
 
@@ -24,3 +26,15 @@ test: $(STAMP)
 
 fake-api: $(STAMP)
 	$(BIN)/pncp-pipeline fake-api --port 8765
+
+# The Dagster UI in headless Chromium over the replica: asset graph and partitions render with data;
+# screenshots to docs/screenshots/. Uses Debian's chromium (installed here if missing), never a
+# browser downloaded by Playwright.
+ui-check: $(STAMP)
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,ui]'
+	$(BIN)/python scripts/ui_check.py
+
+# The fault, drift and chaos scenarios at a larger size than `make test` runs them; prints a table.
+reliability: $(STAMP)
+	$(BIN)/python scripts/reliability.py

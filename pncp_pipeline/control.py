@@ -56,8 +56,9 @@ def adopt_discovered(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     conn.execute(sql("adopt_discovered"), scope.params())
 
 
-def claim_discovery(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[PageRequest]:
-    rows = conn.execute(sql("claim_discovery"), scope.params() | {"max_attempts": MAX_TASK_ATTEMPTS}).fetchall()
+def claim_discovery(conn: duckdb.DuckDBPyConnection, scope: Scope, run_id: str) -> list[PageRequest]:
+    rows = conn.execute(sql("claim_discovery"),
+                        scope.params() | {"max_attempts": MAX_TASK_ATTEMPTS, "run_id": run_id}).fetchall()
     return [PageRequest(task_id, name, day, mod, 1) for task_id, name, day, mod in sorted(rows)]
 
 
@@ -69,8 +70,8 @@ def discovery_unfinished(conn: duckdb.DuckDBPyConnection, run_id: str, task_ids:
     conn.execute(sql("discovery_unfinished"), {"run_id": run_id, "task_ids": task_ids})
 
 
-def count_fetch_attempt(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    conn.execute(sql("count_fetch_attempt"), scope.params())
+def count_fetch_attempt(conn: duckdb.DuckDBPyConnection, scope: Scope, run_id: str) -> None:
+    conn.execute(sql("count_fetch_attempt"), scope.params() | {"run_id": run_id})
 
 
 def missing_pages(conn: duckdb.DuckDBPyConnection, scope: Scope, after: tuple[str, int],

@@ -41,6 +41,11 @@ FAILING_PAGES = frozenset({2, 3})
 TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 TERMINAL_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
 
+#: dagster dev maps SIGTERM to SIGINT's handler: it must not inherit an ignored SIGINT (as background
+#: jobs of non-interactive shells do), or it would ignore SIGTERM too.
+RESET_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execvp(sys.argv[1], sys.argv[1:])")
+
 T = TypeVar("T")
 
 
@@ -51,11 +56,11 @@ class FlakyPagesReplica(Replica):
         super().__init__(**kwargs)
         self.failing_pages: frozenset[int] = frozenset()
 
-    def list_endpoint(self, spec: c.PathContract, params: dict[str, str]) -> Response:
+    def list_endpoint(self, spec: c.PathContract, params: dict[str, str], *args: Any, **kwargs: Any) -> Response:
         failing = self.failing_pages
         if failing and params.get("pagina", "").isdigit() and int(params["pagina"]) in failing:
             return Response(503, b"", "text/html")
-        return super().list_endpoint(spec, params)
+        return super().list_endpoint(spec, params, *args, **kwargs)
 
 
 # -- small tools --------------------------------------------------------------------------------
@@ -80,11 +85,10 @@ def free_port() -> int:
 def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float, interval_s: float = 0.5) -> T:
     """Call `probe` until it returns something other than None/False; fail after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
-    last: Any = None
     while True:
-        last = probe()
-        if last is not None and last is not False:
-            return last
+        value = probe()
+        if value is not None and value is not False:
+            return value
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
         time.sleep(interval_s)
@@ -142,8 +146,9 @@ class DagsterDev:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PNCP_", "DAGSTER_"))}
         env |= self.env | {"DAGSTER_HOME": str(self.home.resolve())}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen([sys.executable, "-c", RESET_SIGINT, *cmd], cwd=REPO, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
 
     def alive(self) -> None:
         assert self.proc is not None
@@ -352,6 +357,7 @@ def test_backfill_then_retry_sensor_heals_a_partial_month(
         # Only reconcile writes PARTIAL, after fetch has asked for everything: heal the replica at
         # once, before the retry sensor (5 s ticks, no backoff) has launched its run.
         task_id, *_ = wait_for("the month to end PARTIAL", partial_task, timeout_s=120)
+        asked_before: dict[str, int] = replica.stats()["by_query"]
         replica.reset_stats()
         replica.replica.failing_pages = frozenset()
         clock.lap(f"{task_id} PARTIAL; replica healed, its stats reset")
@@ -363,6 +369,8 @@ def test_backfill_then_retry_sensor_heals_a_partial_month(
         landed_pages = {page for page, _ in landed}
         assert landed_pages == set(range(1, total_pages + 1)) - FAILING_PAGES, landed_pages
         landed_keys = {query_key(url) for _, url in landed}
+        # the keys really are the replica's: the "never asked again" check below cannot pass vacuously
+        assert landed_keys <= asked_before.keys(), (landed_keys, sorted(asked_before))
         status = dev.wait_run(run_id, timeout_s=60)
         assert status == "SUCCESS", status  # a PARTIAL month is a state of the data, not a failed run
         clock.lap(f"run {run_id[:8]}: {status}; landed pages {sorted(landed_pages)} of {total_pages}")

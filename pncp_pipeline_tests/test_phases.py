@@ -57,7 +57,7 @@ def test_claim_marks_pending_tasks_discovering(db_path: Path) -> None:
     scope = _scope("contratos_publicacao")
     with open_database(db_path) as conn:
         control.plan(conn, scope, ())
-        claimed = control.claim_discovery(conn, scope)
+        claimed = control.claim_discovery(conn, scope, "dead-run")
         assert [c.task_id for c in claimed] == ["contratos_publicacao_2025-07-01"]
         assert [c.page for c in claimed] == [1]
     assert statuses(db_path) == {"contratos_publicacao_2025-07-01": "DISCOVERING"}
@@ -164,7 +164,7 @@ def test_a_task_left_discovering_by_a_dead_process_is_picked_up(db_path: Path, r
     scope = _scope("contratos_atualizacao")
     with open_database(db_path) as conn:
         control.plan(conn, scope, ())
-        control.claim_discovery(conn, scope)  # ...and the process died here
+        control.claim_discovery(conn, scope, "dead-run")  # ...and the process died here
     result = run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
     assert result.complete
 
@@ -175,7 +175,7 @@ def test_a_landed_page_one_is_adopted_without_asking_again(db_path: Path, replic
     settings = fast_settings(replica.url)
     with open_database(db_path) as conn:
         control.plan(conn, scope, ())
-        claimed = control.claim_discovery(conn, scope)
+        claimed = control.claim_discovery(conn, scope, "dead-run")
 
     async def land_page_one() -> None:
         from pncp_pipeline.client import PncpClient
@@ -250,3 +250,15 @@ def test_scope_limits_the_work(db_path: Path, replica) -> None:
     run(db_path, replica.url, "2025-07", endpoints=["contratos_atualizacao"])
     assert {t.split("_2025")[0] for t in statuses(db_path)} == {"contratos_atualizacao"}
     assert get_endpoint("contratos_atualizacao").page_size == 500
+
+
+def test_attempts_count_runs_not_phases(db_path: Path, replica_factory) -> None:
+    server = replica_factory()
+    result = run(db_path, server.url, "2025-07", endpoints=["contratos_atualizacao"])
+    assert result.complete
+    assert query(db_path, "SELECT attempts FROM psa.pncp_extraction_tasks") == [(1,)]
+    with open_database(db_path) as conn:  # a later run that still has pages to fetch counts once more
+        conn.execute("UPDATE psa.pncp_extraction_tasks SET status = 'PARTIAL', missing_pages = '[2]'")
+        conn.execute("DELETE FROM psa.pncp_raw_responses WHERE page = 2")
+    assert run(db_path, server.url, "2025-07", endpoints=["contratos_atualizacao"]).complete
+    assert query(db_path, "SELECT attempts FROM psa.pncp_extraction_tasks") == [(2,)]

@@ -31,7 +31,7 @@ async def discover(db: Database, scope: Scope, settings: ClientSettings, run_id:
                    limiter: AdaptiveRateLimiter | None = None) -> DiscoverResult:
     # Page 1s that landed before a crash are adopted first: they are never requested again.
     await db.run(control.adopt_discovered, scope)
-    claimed = await db.run(control.claim_discovery, scope)
+    claimed = await db.run(control.claim_discovery, scope, run_id)
     if claimed:
         log.info(f"discover: requesting page 1 of {len(claimed)} task(s) of {scope.describe()}")
         async with PncpClient(settings, limiter) as client, RawWriter(db) as writer:

@@ -74,7 +74,7 @@ async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
 
 async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
                 limiter: AdaptiveRateLimiter | None = None) -> FetchResult:
-    await db.run(control.count_fetch_attempt, scope)
+    await db.run(control.count_fetch_attempt, scope, run_id)
     progress = Progress(log, await db.run(control.summary, scope))
     counts = Counter[str]()
 

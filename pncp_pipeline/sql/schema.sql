@@ -50,3 +50,4 @@ ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS page_size INTEGER
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS records_distinct BIGINT;
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drifted_at TIMESTAMPTZ;
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drift_count INTEGER DEFAULT 0;
+ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS last_run_id VARCHAR;
