@@ -37,4 +37,4 @@ ui-check: $(STAMP)
 
 # The fault, drift and chaos scenarios at a larger size than `make test` runs them; prints a table.
 reliability: $(STAMP)
-	$(BIN)/python scripts/reliability.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/reliability.py

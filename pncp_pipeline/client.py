@@ -169,8 +169,7 @@ Sink = Callable[[Outcome], Awaitable[None]]
 class PncpClient:
     """Shared by all concurrent requests of a run: one connection pool, one rate limit."""
 
-    def __init__(self, settings: ClientSettings, limiter: AdaptiveRateLimiter | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: ClientSettings, limiter: AdaptiveRateLimiter | None = None) -> None:
         self.settings = settings
         self.limiter = limiter or AdaptiveRateLimiter(settings.rate_per_s)
         self._http = httpx.AsyncClient(
@@ -179,7 +178,6 @@ class PncpClient:
             limits=httpx.Limits(max_connections=settings.concurrency,
                                 max_keepalive_connections=settings.concurrency),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=transport,
         )
 
     async def __aenter__(self) -> "PncpClient":
