@@ -1,52 +1,48 @@
 """End to end through the real product: `dagster dev` (webserver + daemon) over a replica, driven by GraphQL.
 
+Concurrent runs: two runs launched at the same moment (two endpoints, one month each) both succeed;
+their DuckDB ops queue for the `duckdb` pool (limit 1) instead of failing on the file's lock, and the
+runs' event logs show it: Dagster's "Step blocked by limit for pool duckdb" events, and no step of one
+run between the STEP_START and the STEP_SUCCESS of a step of the other.
+
+Backfill, then retry:
 1. A partition backfill of 2 endpoints x 3 months finishes in few runs (single-run backfill policy)
    with every task of those endpoint-months COMPLETE.
 2. A month whose pages 2 and 3 answer 503 ends PARTIAL; once the replica heals, the retry sensor's
    own run completes it, asking only for the pages that were missing, never for one already landed.
 
+One `dagster dev` (module-scoped) serves both tests; they touch different endpoint-months.
 Slow (a real Dagster instance in subprocesses): marked `e2e`; deselect with `-m "not e2e"`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 import duckdb
-import httpx
 import pytest
 
 from pncp_pipeline.replica import contract as c
 from pncp_pipeline.replica.app import Replica, Response
 from pncp_pipeline.replica.server import ReplicaServer
 from pncp_pipeline_tests.conftest import TODAY
+from pncp_pipeline_tests.dagster_dev import TERMINAL_RUN, DagsterDev, HarnessError, wait_for
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
+POOL = "duckdb"
+#: Two endpoint-months no other part of this file touches, so both runs really download and write.
+CONCURRENT = (("contratos_publicacao", "2025-05-01"), ("atas_atualizacao", "2025-08-01"))
 BACKFILL_ENDPOINTS = ("contratos_atualizacao", "atas_atualizacao")
 BACKFILL_MONTHS = ("2025-04-01", "2025-05-01", "2025-06-01")
 PARTIAL_ENDPOINT, PARTIAL_MONTH = "contratos_atualizacao", "2025-07-01"
 FAILING_PAGES = frozenset({2, 3})
-TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-TERMINAL_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
-
-#: dagster dev maps SIGTERM to SIGINT's handler: it must not inherit an ignored SIGINT (as background
-#: jobs of non-interactive shells do), or it would ignore SIGTERM too.
-RESET_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                "os.execvp(sys.argv[1], sys.argv[1:])")
-
-T = TypeVar("T")
 
 
 class FlakyPagesReplica(Replica):
@@ -76,22 +72,21 @@ class Clock:
         self.last = now
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float, interval_s: float = 0.5) -> T:
-    """Call `probe` until it returns something other than None/False; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value is not None and value is not False:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(interval_s)
+@contextmanager
+def harness_failures(dev: DagsterDev, clock: Clock | None = None) -> Iterator[None]:
+    """A harness error (a wait timed out, dagster dev exited, GraphQL refused) fails the test; any failure
+    prints the tail of dagster dev's log."""
+    try:
+        yield
+    except HarnessError as e:
+        print(f"--- dagster dev log (tail) ---\n{dev.log_tail(120)}")
+        pytest.fail(f"{type(e).__name__}: {e}")
+    except BaseException:
+        print(f"--- dagster dev log (tail) ---\n{dev.log_tail(120)}")
+        raise
+    finally:
+        if clock is not None:
+            clock.lap("test body done")
 
 
 def read_db(db_path: Path, sql: str, params: Any = None, timeout_s: float = 60) -> list[tuple[Any, ...]]:
@@ -123,184 +118,42 @@ def query_key(url: str) -> str:
     return parts.path + "?" + "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))
 
 
-# -- the product, as a user starts it -----------------------------------------------------------
+class StepSpan(NamedTuple):
+    run_id: str
+    step_key: str
+    start_ms: int
+    end_ms: int
 
 
-class DagsterDev:
-    """`dagster dev` in its own process group, with its own DAGSTER_HOME; GraphQL over HTTP."""
-
-    def __init__(self, home: Path, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.home, self.env, self.log_path = home, env, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.location = ""
-        self.http = httpx.Client(timeout=30)
-
-    def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "dagster_home" / "dagster.yaml", self.home / "dagster.yaml")
-        dagster = Path(sys.executable).with_name("dagster")
-        cmd = [str(dagster)] if dagster.exists() else [sys.executable, "-m", "dagster"]
-        cmd += ["dev", "-m", "pncp_pipeline.definitions", "-h", "127.0.0.1", "-p", str(self.port)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PNCP_", "DAGSTER_"))}
-        env |= self.env | {"DAGSTER_HOME": str(self.home.resolve())}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-c", RESET_SIGINT, *cmd], cwd=REPO, env=env,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-
-    def alive(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"dagster dev exited with {self.proc.returncode}:\n{self.log_tail()}")
-
-    def wait_ready(self, timeout_s: float = 120) -> None:
-        def webserver_up() -> bool:
-            self.alive()
-            try:
-                return self.http.get(f"{self.url}/server_info", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for("the webserver's /server_info", webserver_up, timeout_s)
-
-        def location_loaded() -> bool:
-            self.alive()
-            data = self.gql("{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus"
-                            " locationOrLoadError { __typename ... on PythonError { message } } } } } }")
-            entries = data["workspaceOrError"].get("locationEntries") or []
-            for entry in entries:
-                error = entry["locationOrLoadError"] or {}
-                if error.get("__typename") == "PythonError":
-                    pytest.fail(f"code location {entry['name']} failed to load: {error['message']}")
-            if not entries or not all(e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries):
-                return False
-            self.location = entries[0]["name"]
-            return True
-
-        wait_for("the code location to load", location_loaded, timeout_s)
-
-    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}})
-        response.raise_for_status()
-        body = response.json()
-        assert not body.get("errors"), body["errors"]
-        return body["data"]
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """SIGTERM to the whole process group, then SIGKILL to whatever is left of it."""
-        self.http.close()
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-        # the webserver, daemon, code servers and run workers share the group, even if dagster dev is gone
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(10)
-
-    # -- GraphQL: backfills and runs ------------------------------------------------------------
-
-    def launch_backfill(self, endpoints: tuple[str, ...], months: tuple[str, ...]) -> str:
-        data = self.gql(
-            """mutation($params: LaunchBackfillParams!) {
-                 launchPartitionBackfill(backfillParams: $params) {
-                   __typename
-                   ... on LaunchBackfillSuccess { backfillId }
-                   ... on Error { message }
-                 }
-               }""",
-            {"params": {"assetSelection": [{"path": ["pncp", e]} for e in endpoints],
-                        "partitionNames": list(months)}})
-        result = data["launchPartitionBackfill"]
-        assert result["__typename"] == "LaunchBackfillSuccess", result
-        return result["backfillId"]
-
-    def backfill_status(self, backfill_id: str) -> str:
-        data = self.gql("""query($id: String!) { partitionBackfillOrError(backfillId: $id) {
-                             __typename ... on PartitionBackfill { status } ... on Error { message } } }""",
-                        {"id": backfill_id})
-        result = data["partitionBackfillOrError"]
-        assert result["__typename"] == "PartitionBackfill", result
-        return result["status"]
-
-    def wait_backfill(self, backfill_id: str, timeout_s: float) -> str:
-        def done() -> str | None:
-            self.alive()
-            status = self.backfill_status(backfill_id)
-            return status if status in TERMINAL_BACKFILL else None
-
-        return wait_for(f"backfill {backfill_id} to finish", done, timeout_s, interval_s=1)
-
-    def launch_run(self, endpoint: str, partition: str) -> str:
-        """One partition of one asset, as the UI's "Materialize" does (no backfill daemon in the way)."""
-        data = self.gql(
-            """mutation($params: ExecutionParams!) {
-                 launchRun(executionParams: $params) {
-                   __typename
-                   ... on LaunchRunSuccess { run { runId } }
-                   ... on Error { message }
-                 }
-               }""",
-            {"params": {"selector": {"repositoryLocationName": self.location, "repositoryName": "__repository__",
-                                     "jobName": "__ASSET_JOB", "assetSelection": [{"path": ["pncp", endpoint]}]},
-                        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}})
-        result = data["launchRun"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        return result["run"]["runId"]
-
-    def run_status(self, run_id: str) -> str:
-        data = self.gql("""query($id: ID!) { runOrError(runId: $id) {
-                             __typename ... on Run { status } ... on Error { message } } }""", {"id": run_id})
-        result = data["runOrError"]
-        assert result["__typename"] == "Run", result
-        return result["status"]
-
-    def wait_run(self, run_id: str, timeout_s: float) -> str:
-        def done() -> str | None:
-            self.alive()
-            status = self.run_status(run_id)
-            return status if status in TERMINAL_RUN else None
-
-        return wait_for(f"run {run_id} to finish", done, timeout_s, interval_s=1)
-
-    def runs(self, tag_key: str, tag_value: str) -> list[dict[str, Any]]:
-        data = self.gql("""query($filter: RunsFilter) { runsOrError(filter: $filter) {
-                             __typename ... on Runs { results { runId status tags { key value } } }
-                             ... on Error { message } } }""",
-                        {"filter": {"tags": [{"key": tag_key, "value": tag_value}]}})
-        result = data["runsOrError"]
-        assert result["__typename"] == "Runs", result
-        return [{"run_id": r["runId"], "status": r["status"], "tags": {t["key"]: t["value"] for t in r["tags"]}}
-                for r in result["results"]]
+def step_spans(run_id: str, events: list[dict[str, Any]]) -> list[StepSpan]:
+    """Each step of a successful run, from the moment its pool slot was claimed (the executor says
+    STEP_WORKER_STARTING right after; STEP_START if it starts no worker) to its STEP_SUCCESS (the slot
+    is freed after it)."""
+    starts: dict[str, int] = {}
+    for e in events:
+        if e["eventType"] in ("STEP_WORKER_STARTING", "STEP_START"):
+            starts.setdefault(e["stepKey"], e["timestamp"])
+    ends = {e["stepKey"]: e["timestamp"] for e in events if e["eventType"] == "STEP_SUCCESS"}
+    assert starts.keys() == ends.keys(), f"run {run_id}: started {sorted(starts)}, succeeded {sorted(ends)}"
+    return [StepSpan(run_id, key, starts[key], ends[key]) for key in starts]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
 def flaky_replica() -> Iterator[ReplicaServer]:
     with ReplicaServer(FlakyPagesReplica(seed=1, today=TODAY)) as server:
         yield server
 
 
-@pytest.fixture
-def dagster_dev(flaky_replica: ReplicaServer, tmp_path: Path) -> Iterator[DagsterDev]:
+@pytest.fixture(scope="module")
+def dagster_dev(flaky_replica: ReplicaServer, workdir: Path) -> Iterator[DagsterDev]:
     env = {
         "PNCP_BASE_URL": flaky_replica.url,
-        "PNCP_DUCKDB_PATH": str(tmp_path / "pncp.duckdb"),
+        "PNCP_DUCKDB_PATH": str(workdir / "pncp.duckdb"),
         "PNCP_RATE_PER_S": "500",
         "PNCP_MAX_ATTEMPTS": "2",
         "PNCP_BACKOFF_INITIAL_S": "0.01",
@@ -308,24 +161,64 @@ def dagster_dev(flaky_replica: ReplicaServer, tmp_path: Path) -> Iterator[Dagste
         "PNCP_RETRY_SENSOR_INTERVAL_S": "5",
         "PNCP_RETRY_BACKOFF_S": "0",
     }
-    dev = DagsterDev(tmp_path / "dagster_home", env, tmp_path / "dagster-dev.log")
+    dev = DagsterDev(workdir / "dagster_home", env, workdir / "dagster-dev.log")
     try:
+        clock = Clock()
         dev.start()
+        with harness_failures(dev):
+            dev.wait_ready()
+        clock.lap("dagster dev up, code location loaded")
         yield dev
     finally:
         dev.stop()
 
 
+def test_concurrent_runs_queue_for_the_duckdb_pool(dagster_dev: DagsterDev) -> None:
+    dev = dagster_dev
+    clock = Clock()
+    with harness_failures(dev, clock):
+        assert dev.pool_config() == {"poolGranularity": "op", "defaultPoolLimit": 1}, dev.pool_config()
+        # Both launchRun mutations in flight at once: the runs start together and contend for the pool.
+        with ThreadPoolExecutor(len(CONCURRENT)) as launcher:
+            run_ids = list(launcher.map(lambda job: dev.launch_run(*job), CONCURRENT))
+        statuses = [dev.wait_run(run_id, timeout_s=150) for run_id in run_ids]
+        clock.lap(f"runs {[(r[:8], s) for r, s in zip(run_ids, statuses)]}")
+        assert statuses == ["SUCCESS"] * len(run_ids), dict(zip(run_ids, statuses))
+
+        events = {run_id: dev.run_events(run_id) for run_id in run_ids}
+        spans = {run_id: step_spans(run_id, events[run_id]) for run_id in run_ids}
+        for (endpoint, _), run_id in zip(CONCURRENT, run_ids):
+            # the asset's four ops and its checks: every one of them opens DuckDB, in the pool
+            ops = {span.step_key.rsplit(".", 1)[-1] for span in spans[run_id]}
+            assert ops == {f"{endpoint}__{op}" for op in ("plan", "discover", "fetch", "reconcile", "checks")}, ops
+
+        def first(run_id: str, event_type: str) -> int:
+            return next(e["timestamp"] for e in events[run_id] if e["eventType"] == event_type)
+
+        # The runs were in progress at the same time...
+        started = max(first(run_id, "RUN_START") for run_id in run_ids)
+        assert started < min(first(run_id, "RUN_SUCCESS") for run_id in run_ids), "the runs did not overlap"
+        # ...so steps waited for the slot, as Dagster's engine events in the waiting run say...
+        blocked = [(run_id[:8], e["stepKey"], e["message"]) for run_id in run_ids for e in events[run_id]
+                   if e["eventType"] == "ENGINE_EVENT" and "blocked by limit for pool" in e["message"]]
+        assert blocked, "no step of either run waited for a pool slot: the runs never contended"
+        assert all(message.endswith(f"pool {POOL}") for *_, message in blocked), blocked
+        # ...and no op of one run ran while one of the other did.
+        timeline = sorted((s for run_spans in spans.values() for s in run_spans), key=lambda s: s.start_ms)
+        overlaps = [(a, b) for i, a in enumerate(timeline) for b in timeline[i + 1:]
+                    if a.run_id != b.run_id and b.start_ms < a.end_ms]
+        assert not overlaps, f"steps of different runs overlapped: {overlaps}"
+        clock.lap(f"{len(timeline)} steps, none overlapping; {len(blocked)} 'blocked by limit for pool' event(s); "
+                  "order: " + ", ".join(f"{s.run_id[:4]}:{s.step_key.rsplit('__', 1)[-1]}" for s in timeline))
+
+
 def test_backfill_then_retry_sensor_heals_a_partial_month(
-        dagster_dev: DagsterDev, flaky_replica: ReplicaServer, tmp_path: Path) -> None:
+        dagster_dev: DagsterDev, flaky_replica: ReplicaServer, workdir: Path) -> None:
     dev, replica = dagster_dev, flaky_replica
     assert isinstance(replica.replica, FlakyPagesReplica)
-    db_path = tmp_path / "pncp.duckdb"
+    db_path = workdir / "pncp.duckdb"
     clock = Clock()
-    try:
-        dev.wait_ready()
-        clock.lap("dagster dev up, code location loaded")
-
+    with harness_failures(dev, clock):
         # -- 1. a 2 endpoints x 3 months backfill: few runs, every task COMPLETE ----------------
         backfill_id = dev.launch_backfill(BACKFILL_ENDPOINTS, BACKFILL_MONTHS)
 
@@ -404,8 +297,3 @@ def test_backfill_then_retry_sensor_heals_a_partial_month(
         final = read_db(db_path, "SELECT DISTINCT page FROM psa.pncp_raw_responses "
                                  "WHERE task_id = ? AND response_class = 'data' ORDER BY page", [task_id])
         assert [p for (p,) in final] == list(range(1, total_pages + 1)), final
-    except BaseException:
-        print(f"--- dagster dev log (tail) ---\n{dev.log_tail(120)}")
-        raise
-    finally:
-        clock.lap("test body done")

@@ -11,38 +11,39 @@ docs/screenshots/. Exits 0 when every check passed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
-from pncp_pipeline.endpoints import enabled_endpoints
+import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python scripts/ui_check.py` puts scripts/, not the repo, on the path
+    sys.path.insert(0, str(REPO))
+
+from pncp_pipeline.endpoints import enabled_endpoints  # noqa: E402
+from pncp_pipeline_tests.dagster_dev import (  # noqa: E402
+    ASSET_PREFIX,
+    DagsterDev,
+    HarnessError,
+    ProcessGroup,
+    answers,
+    clean_environ,
+    free_port,
+    venv_command,
+    wait_for,
+)
+
 CHROMIUM = "/usr/bin/chromium"
 ENDPOINT = "contratos_atualizacao"
 PARTITION = "2025-06-01"
-GROUP = "pncp"
-#: dagster dev maps SIGTERM to SIGINT's handler: a child must not inherit an ignored SIGINT (as
-#: background jobs of non-interactive shells do), or SIGTERM would be ignored too.
-RESET_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                "os.execvp(sys.argv[1], sys.argv[1:])")
-
-T = TypeVar("T")
+GROUP = ASSET_PREFIX
 
 
-class CheckFailed(Exception):
+class CheckFailed(HarnessError):
     pass
 
 
@@ -50,129 +51,15 @@ def log(message: str, t0: float = time.monotonic()) -> None:
     print(f"[ui-check {time.monotonic() - t0:6.1f}s] {message}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def materialize(dagster: DagsterDev, endpoint: str, partition: str, timeout_s: float) -> str:
+    run_id = dagster.launch_run(endpoint, partition)
+    status = dagster.wait_run(run_id, timeout_s)
+    if status != "SUCCESS":
+        raise CheckFailed(f"run {run_id} of {endpoint} {partition} ended {status}:\n{dagster.log_tail(80)}")
+    return run_id
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float, interval_s: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value is not None and value is not False:
-            return value
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(interval_s)
-
-
-def http(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 30) -> tuple[int, bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return 0, b""
-
-
-class Group:
-    """A child process in its own session (process group), stopped with SIGTERM then SIGKILL."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name, self.log_path = name, log_path
-        with open(log_path, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-c", RESET_SIGINT, *cmd], cwd=REPO, env=env,
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-
-    def check_alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise CheckFailed(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(wait_s)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-class Dagster:
-    def __init__(self, group: Group, url: str) -> None:
-        self.group, self.url = group, url
-        self.location = ""
-
-    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        status, body = http("POST", f"{self.url}/graphql", {"query": query, "variables": variables or {}})
-        if status != 200:
-            raise CheckFailed(f"GraphQL answered HTTP {status}: {body[:300]!r}")
-        payload = json.loads(body)
-        if payload.get("errors"):
-            raise CheckFailed(f"GraphQL errors: {payload['errors']}")
-        return payload["data"]
-
-    def wait_ready(self, timeout_s: float) -> None:
-        def up() -> bool:
-            self.group.check_alive()
-            return http("GET", f"{self.url}/server_info", timeout=2)[0] == 200
-
-        wait_for("the Dagster webserver", up, timeout_s)
-
-        def loaded() -> bool:
-            self.group.check_alive()
-            entries = self.gql("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
-                               "locationOrLoadError { __typename ... on PythonError { message } } } } } }"
-                               )["workspaceOrError"].get("locationEntries") or []
-            for entry in entries:
-                if (entry["locationOrLoadError"] or {}).get("__typename") == "PythonError":
-                    raise CheckFailed(f"code location failed to load: {entry['locationOrLoadError']['message']}")
-            if entries and all(e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries):
-                self.location = entries[0]["name"]
-                return True
-            return False
-
-        wait_for("the code location to load", loaded, timeout_s)
-
-    def materialize(self, endpoint: str, partition: str, timeout_s: float) -> str:
-        result = self.gql(
-            """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-                 __typename ... on LaunchRunSuccess { run { runId } } ... on Error { message } } }""",
-            {"params": {"selector": {"repositoryLocationName": self.location, "repositoryName": "__repository__",
-                                     "jobName": "__ASSET_JOB", "assetSelection": [{"path": [GROUP, endpoint]}]},
-                        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}}
-        )["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            raise CheckFailed(f"launchRun failed: {result}")
-        run_id = result["run"]["runId"]
-
-        def finished() -> str | None:
-            self.group.check_alive()
-            status = self.gql("query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                              {"id": run_id})["runOrError"].get("status")
-            return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
-
-        status = wait_for(f"run {run_id}", finished, timeout_s, interval_s=1)
-        if status != "SUCCESS":
-            raise CheckFailed(f"run {run_id} of {endpoint} {partition} ended {status}:\n{self.group.tail(80)}")
-        return run_id
-
-
-def browse(dagster: Dagster, out: Path, timeout_s: float) -> list[str]:
+def browse(dagster: DagsterDev, out: Path, timeout_s: float) -> list[str]:
     """Visit the pages, check their text, save screenshots; returns the failures."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect, sync_playwright
@@ -226,42 +113,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ui-check: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr)
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="pncp-ui-check-"))
-    bin_dir = Path(sys.executable).parent
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PNCP_", "DAGSTER_"))}
-    groups: list[Group] = []
+    stop: list[ProcessGroup | DagsterDev] = []
     failed = True
     try:
         api_port = free_port()
-        replica = Group("the replica", [str(bin_dir / "pncp-pipeline"), "fake-api", "--port", str(api_port)],
-                        base_env, tmp / "replica.log")
-        groups.append(replica)
+        replica = ProcessGroup("the replica", [*venv_command("pncp-pipeline", "pncp_pipeline.cli"), "fake-api",
+                                               "--port", str(api_port)], clean_environ(), tmp / "replica.log")
+        stop.append(replica)
+        replica.start()
         api_url = f"http://127.0.0.1:{api_port}"
 
-        def replica_up() -> bool:
-            replica.check_alive()
-            return http("GET", f"{api_url}/_replica/stats", timeout=2)[0] == 200
+        with httpx.Client() as client:
+            def replica_up() -> bool:
+                replica.check_alive()
+                return answers(client, f"{api_url}/_replica/stats")
 
-        wait_for("the replica", replica_up, 30)
+            wait_for("the replica", replica_up, 30)
         log(f"replica on {api_url}")
 
-        home = tmp / "dagster_home"
-        home.mkdir()
-        shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-        web_port = free_port()
-        env = base_env | {
-            "DAGSTER_HOME": str(home), "PNCP_BASE_URL": api_url, "PNCP_DUCKDB_PATH": str(tmp / "pncp.duckdb"),
+        dagster = DagsterDev(tmp / "dagster_home", {
+            "PNCP_BASE_URL": api_url, "PNCP_DUCKDB_PATH": str(tmp / "pncp.duckdb"),
             "PNCP_RATE_PER_S": "200", "PNCP_MAX_ATTEMPTS": "3", "PNCP_BACKOFF_INITIAL_S": "0.05",
             "PNCP_BACKOFF_MAX_S": "0.5",
-        }
-        dagster_bin = bin_dir / "dagster"
-        cmd = [str(dagster_bin)] if dagster_bin.exists() else [sys.executable, "-m", "dagster"]
-        cmd += ["dev", "-m", "pncp_pipeline.definitions", "-h", "127.0.0.1", "-p", str(web_port)]
-        dagster = Dagster(Group("dagster dev", cmd, env, tmp / "dagster-dev.log"), f"http://127.0.0.1:{web_port}")
-        groups.append(dagster.group)
+        }, tmp / "dagster-dev.log")
+        stop.append(dagster)
+        dagster.start()
         dagster.wait_ready(args.timeout)
         log(f"dagster dev on {dagster.url}, code location {dagster.location!r} loaded")
 
-        run_id = dagster.materialize(ENDPOINT, PARTITION, args.timeout)
+        run_id = materialize(dagster, ENDPOINT, PARTITION, args.timeout)
         log(f"materialized {GROUP}/{ENDPOINT} {PARTITION} (run {run_id})")
 
         failures = browse(dagster, args.out, min(args.timeout, 60))
@@ -269,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ui-check: FAIL {failure}", file=sys.stderr)
         failed = bool(failures)
         log("all checks passed" if not failed else f"{len(failures)} check(s) failed")
-    except CheckFailed as e:
+    except HarnessError as e:
         print(f"ui-check: FAIL {e}", file=sys.stderr)
     finally:
-        for group in reversed(groups):
-            group.stop()
+        for process in reversed(stop):
+            process.stop()
         log("stopped dagster dev and the replica")
         if failed or args.keep:
             print(f"ui-check: logs and state kept in {tmp}", file=sys.stderr)
