@@ -16,13 +16,13 @@ class AdaptiveRateLimiter:
         self.min_rate = min_rate_per_s or max(rate_per_s / 16, 0.1)
         self.rate = rate_per_s
         self._next = 0.0
-        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
-            self._next = max(now, self._next) + 1.0 / self.rate
+        # No lock: nothing awaits between reading and booking the next slot, so on one event loop
+        # this is atomic; and the limiter outlives a phase's loop (discovery and fetch share it).
+        now = time.monotonic()
+        wait = self._next - now
+        self._next = max(now, self._next) + 1.0 / self.rate
         if wait > 0:
             await asyncio.sleep(wait)
 
