@@ -9,12 +9,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from pncp_pipeline.errors import PipelineError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pncp_pipeline.scope import Scope
+    from pncp_pipeline.storage import ConnectionFactory
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="endpoint to extract (repeatable; default: every enabled endpoint)")
     st = sub.add_parser("status", help="tasks by endpoint and status, pages and records landed/expected")
     st.add_argument("--json", action="store_true", help="machine-readable output")
+    rp = sub.add_parser("report", help="coverage per endpoint and month: tasks by status, pages, records")
+    rp.add_argument("--month", help="one month, YYYY-MM (default: every month)")
+    rp.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    xp = sub.add_parser("export", help="write the typed tables as files partitioned by month")
+    xp.add_argument("--format", choices=("parquet",), default="parquet")
+    xp.add_argument("--out", required=True, metavar="DIR", help="folder for <table>/month=YYYY-MM/*.parquet")
+    xp.add_argument("--table", action="append", dest="tables", metavar="NAME",
+                    help="table to export (repeatable; default: every table)")
+    xp.add_argument("--start", help="first month, YYYY-MM (default: the earliest)")
+    xp.add_argument("--end", help="last month, YYYY-MM (default: the latest)")
     sub.add_parser("fake-api", help="run the local PNCP replica (see `pncp-pipeline fake-api --help`)",
                    add_help=False)
     return parser
@@ -53,6 +68,7 @@ def _extract(args: argparse.Namespace) -> int:
     line = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     print(f"{scope.describe()}: {line or 'no tasks'}; {result.pages_landed}/{result.pages_requested} "
           f"requested page(s) landed this run")
+    _refresh_tables(factory, scope, settings.duckdb_path)
     if not result.complete:
         print("not every task is COMPLETE: run the same command again to resume "
               "(`pncp-pipeline status` shows what is missing)", file=sys.stderr)
@@ -60,32 +76,81 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
+def _refresh_tables(factory: ConnectionFactory, scope: Scope, path: Path) -> None:
+    """Bring the typed tables fed by the run's endpoints up to date for its months (complete or not)."""
+    import duckdb
+
+    from pncp_pipeline import tables
+    from pncp_pipeline.storage import translate
+
+    chosen = tables.tables_for_endpoints(e.name for e in scope.endpoints)
+    if not chosen:
+        return
+    try:
+        with factory() as conn:
+            results = tables.refresh(conn, scope.months, chosen)
+    except duckdb.Error as e:
+        raise translate(e, path) from None
+    print("tables: " + ", ".join(f"{r.table} {r.rows}" for r in results) + " row(s) in these months")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pncp_pipeline import report
+    from pncp_pipeline.scope import parse_month
     from pncp_pipeline.settings import load_settings
-    from pncp_pipeline.storage import open_database, sql
+    from pncp_pipeline.storage import open_database
+
+    month = parse_month(args.month) if args.month else None
+    settings = load_settings()
+    with open_database(settings.duckdb_path, read_only=True) as conn:
+        rows = report.coverage(conn, month)
+    print(report.FORMATS[args.format](rows))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pncp_pipeline import export, tables
+    from pncp_pipeline.scope import parse_month
+    from pncp_pipeline.settings import load_settings
+    from pncp_pipeline.storage import open_database
+
+    chosen = [tables.get_table(name) for name in args.tables] if args.tables else None
+    start = parse_month(args.start) if args.start else None
+    end = parse_month(args.end) if args.end else None
+    if start and end and start > end:
+        raise UsageError(f"start month {start:%Y-%m} is after end month {end:%Y-%m}")
+    settings = load_settings()
+    with open_database(settings.duckdb_path, read_only=True) as conn:
+        results = export.export(conn, args.out, chosen, start, end)
+    for r in results:
+        months = f"{r.months[0]}..{r.months[-1]}" if len(r.months) > 1 else "".join(r.months) or "no months"
+        print(f"{r.table}: {r.rows} row(s), {months} -> {r.path}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from pncp_pipeline import report
+    from pncp_pipeline.settings import load_settings
+    from pncp_pipeline.storage import open_database
 
     settings = load_settings()
     with open_database(settings.duckdb_path, read_only=True) as conn:
-        has_schema = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'psa'").fetchone()[0]
-        rows = conn.execute(sql("status_by_endpoint")).fetchall() if has_schema else []
-    keys = ("endpoint", "status", "tasks", "pages_expected", "pages_landed", "records_expected", "records_landed",
-            "records_distinct")
-    records = [dict(zip(keys, row)) for row in rows]
+        records = report.by_endpoint_and_status(conn)
     if args.json:
         print(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode())
         return 0
     if not records:
         print("no tasks yet: run `pncp-pipeline extract --start YYYY-MM` first")
         return 0
-    by_endpoint: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    print(f"{'endpoint':32} {'status':12} {'tasks':>6} {'pages landed/expected':>23} "
+          f"{'records landed/expected':>25} {'distinct':>9}")
     for r in records:
-        by_endpoint[r["endpoint"]].append(r)
-    print(f"{'endpoint':32} {'status':12} {'tasks':>6} {'pages':>15} {'records':>21}")
-    for name, group in by_endpoint.items():
-        for r in group:
-            print(f"{name:32} {r['status']:12} {r['tasks']:>6} {r['pages_landed']:>7}/{r['pages_expected']:<7} "
-                  f"{r['records_landed']:>10}/{r['records_expected']:<10}")
+        print(f"{r['endpoint']:32} {r['status']:12} {r['tasks']:>6} {r['pages_landed']:>11}/{r['pages_expected']:<11} "
+              f"{r['records_landed']:>12}/{r['records_expected']:<12} {r['records_distinct']:>9}")
     return 0
+
+
+COMMANDS = {"extract": _extract, "status": _status, "report": _report, "export": _export}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         return replica_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
-        return _extract(args) if args.command == "extract" else _status(args)
+        return COMMANDS[args.command](args)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

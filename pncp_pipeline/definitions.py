@@ -11,14 +11,15 @@ from pncp_pipeline.defs.jobs import pncp_job
 from pncp_pipeline.defs.resources import PncpApiResource
 from pncp_pipeline.defs.schedules import monthly_schedule
 from pncp_pipeline.defs.sensors import retry_sensor
+from pncp_pipeline.defs.tables import parquet_export, table_assets, table_checks
 from pncp_pipeline.settings import load_settings
 from pncp_pipeline.storage import CONNECTION_CONFIG
 
 _settings = load_settings()
 
 defs = Definitions(
-    assets=endpoint_assets,
-    asset_checks=endpoint_checks,
+    assets=[*endpoint_assets, *table_assets, parquet_export],
+    asset_checks=[*endpoint_checks, *table_checks],
     jobs=[pncp_job],
     schedules=[monthly_schedule],
     sensors=[retry_sensor],

@@ -20,8 +20,15 @@ from dagster_duckdb import DuckDBResource
 
 from pncp_pipeline import retry
 from pncp_pipeline.defs.jobs import pncp_job
+from pncp_pipeline.defs.tables import table_key
+from pncp_pipeline.tables import TABLES
 from pncp_pipeline.errors import StorageError
 from pncp_pipeline.storage import open_database
+
+
+def tables_fed_by(endpoint_name: str) -> list[AssetKey]:
+    """A retried endpoint-month also rebuilds the typed tables it feeds, for that month."""
+    return [table_key(t) for t in TABLES if endpoint_name in t.endpoints]
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -56,7 +63,7 @@ def retry_sensor(context: SensorEvaluationContext, duckdb: DuckDBResource) -> Se
         return SkipReason(f"{len(found)} endpoint-month(s) with FAILED/PARTIAL tasks, none due for a retry")
     return SensorResult(run_requests=[
         RunRequest(run_key=c.run_key, partition_key=c.month.isoformat(),
-                   asset_selection=[AssetKey(["pncp", c.endpoint_name])],
+                   asset_selection=[AssetKey(["pncp", c.endpoint_name]), *tables_fed_by(c.endpoint_name)],
                    tags={"pncp/retry_attempt": str(c.attempts + 1)})
         for c in due
     ])

@@ -7,8 +7,11 @@ SELECT t.data_date,
 FROM psa.pncp_extraction_tasks t
 LEFT JOIN (
     SELECT task_id, count(*) AS duplicate_pages FROM (
-        SELECT task_id, page FROM psa.pncp_raw_responses
-        WHERE endpoint_name = $endpoint AND response_class = 'data'
+        -- pages of an old snapshot (before the task's totals drifted) are superseded, not duplicates
+        SELECT r.task_id, r.page FROM psa.pncp_raw_responses r
+        JOIN psa.pncp_extraction_tasks s ON s.task_id = r.task_id
+        WHERE r.endpoint_name = $endpoint AND r.response_class = 'data'
+          AND r.fetched_at > coalesce(s.drifted_at, '-infinity'::TIMESTAMPTZ)
         GROUP BY ALL HAVING count(*) > 1)
     GROUP BY task_id
 ) d USING (task_id)

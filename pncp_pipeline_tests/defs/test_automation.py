@@ -24,7 +24,8 @@ from dagster import (
 
 from pncp_pipeline.defs.checks import CHECKS, endpoint_checks
 from pncp_pipeline.defs.jobs import pncp_job
-from pncp_pipeline.defs.sensors import retry_sensor
+from pncp_pipeline.defs.sensors import retry_sensor, tables_fed_by
+from pncp_pipeline.defs.tables import parquet_export, table_assets
 from pncp_pipeline.endpoints import enabled_endpoints
 from pncp_pipeline.replica.server import ReplicaServer
 from pncp_pipeline_tests.defs.conftest import ASSETS, asset_key, resources_for, tasks
@@ -103,18 +104,19 @@ def test_the_sensor_relaunches_a_partial_month_and_that_run_finishes_it(
     (request,) = result.run_requests
     assert isinstance(request, RunRequest)
     assert request.partition_key == MONTH
-    assert request.asset_selection == [asset_key(name)]
+    assert request.asset_selection == [asset_key(name), *tables_fed_by(name)]
+    assert tables_fed_by(name), "the typed table this endpoint feeds is rebuilt by the retry too"
     assert request.run_key and name in request.run_key and "2025-07" in request.run_key
 
     # Launch what the sensor asked for, through the job it targets, with the API healthy again.
     httpx.post(f"{faulty.url}/_replica/faults", json={"fail_5xx": 0.0}, timeout=10).raise_for_status()
-    defs = Definitions(assets=list(ASSETS.values()), asset_checks=endpoint_checks, jobs=[pncp_job],
+    defs = Definitions(assets=[*ASSETS.values(), *table_assets, parquet_export], asset_checks=endpoint_checks, jobs=[pncp_job],
                        resources=resources_for(faulty, db_path))
     job = defs.resolve_job_def(pncp_job.name)
     run = job.execute_in_process(instance=instance, partition_key=request.partition_key,
                                  asset_selection=request.asset_selection, tags=request.tags)
     assert run.success
-    assert {e.asset_key for e in run.get_asset_materialization_events()} == {asset_key(name)}
+    assert {e.asset_key for e in run.get_asset_materialization_events()} == {asset_key(name), *tables_fed_by(name)}
     assert all(t["status"] == "COMPLETE" for t in tasks(db_path, name))
 
     after = sensor_tick(db_path, faulty, instance)

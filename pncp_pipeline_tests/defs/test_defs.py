@@ -42,8 +42,9 @@ def defs() -> Definitions:
 
 @pytest.fixture(scope="module")
 def assets(defs: Definitions) -> dict[AssetKey, AssetsDefinition]:
+    """The endpoint assets (group `pncp`); the typed tables have their own tests."""
     graph = defs.resolve_asset_graph()
-    return {key: graph.get(key).assets_def for key in graph.get_all_asset_keys()}
+    return {key: graph.get(key).assets_def for key in graph.get_all_asset_keys() if key.path[0] == "pncp"}
 
 
 def test_definitions_load_and_resolve(defs: Definitions) -> None:
@@ -165,10 +166,13 @@ def test_workspace_and_pyproject_point_at_the_definitions_module() -> None:
     assert pyproject["tool"]["dagster"]["module_name"] == "pncp_pipeline.definitions"
 
 
-def test_the_job_schedule_and_sensor_target_every_endpoint_asset(defs: Definitions) -> None:
+def test_the_job_schedule_and_sensor_target_every_endpoint_asset_and_table(defs: Definitions) -> None:
+    from pncp_pipeline.defs.tables import table_assets
+
     job = defs.resolve_job_def("pncp_monthly")
     assert job.partitions_def is not None
-    assert set(job.asset_layer.executable_asset_keys) == {asset_key(name) for name in ENABLED}
+    tables = {a.key for a in table_assets}
+    assert set(job.asset_layer.executable_asset_keys) == {asset_key(name) for name in ENABLED} | tables
     (schedule,) = defs.schedules
     (sensor,) = defs.sensors
     assert schedule.job_name == sensor.job_name == "pncp_monthly"

@@ -53,8 +53,10 @@ def test_requests_exactly_the_due_partitions(instance, db_path: Path) -> None:
     assert isinstance(result, SensorResult)
     requested = {(r.partition_key, tuple(r.asset_selection), r.run_key) for r in result.run_requests}
     assert requested == {
-        ("2025-05-01", (AssetKey(["pncp", "contratos_publicacao"]),), "retry:contratos_publicacao:2025-05:attempt-2"),
-        ("2025-06-01", (AssetKey(["pncp", "atas_atualizacao"]),), "retry:atas_atualizacao:2025-06:attempt-3"),
+        ("2025-05-01", (AssetKey(["pncp", "contratos_publicacao"]), AssetKey(["pncp_tables", "contratos"])),
+         "retry:contratos_publicacao:2025-05:attempt-2"),
+        ("2025-06-01", (AssetKey(["pncp", "atas_atualizacao"]), AssetKey(["pncp_tables", "atas"])),
+         "retry:atas_atualizacao:2025-06:attempt-3"),
     }
 
 
