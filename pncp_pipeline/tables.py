@@ -122,16 +122,25 @@ def render(name: str, **parts: str) -> str:
     return text
 
 
+#: Fragments shared by tables whose records nest the same organ/unit objects (contratações,
+#: contratos): one JSON structure, one list of flattened columns, one list of column definitions.
+SHARED_PARTS = ("orgao_unidade_structure", "orgao_unidade_columns", "orgao_unidade_ddl")
+
+
+def _shared_parts() -> dict[str, str]:
+    return {name: sql(f"tables/{name}") for name in SHARED_PARTS}
+
+
 def select_sql(table: Table) -> str:
     """The typed SELECT of one table over {{pages}} (sql/tables/source_pages.sql)."""
-    return render(f"tables/{table.name}", pages=sql("tables/source_pages"))
+    return render(f"tables/{table.name}", pages=sql("tables/source_pages"), **_shared_parts())
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection, tables: Sequence[Table] = TABLES) -> None:
     """Additive DDL only: CREATE ... IF NOT EXISTS, comments; never drops a user's table."""
     conn.execute(sql("tables/schema"))
     for table in tables:
-        conn.execute(sql(f"tables/{table.name}_ddl"))
+        conn.execute(render(f"tables/{table.name}_ddl", **_shared_parts()))
 
 
 def columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str, str | None]]:
