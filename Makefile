@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install fake-api ui-check reliability
+.PHONY: run test install fake-api ui-check reliability bench
 
 install: $(STAMP)
 
@@ -38,3 +38,9 @@ ui-check: $(STAMP)
 # The fault, drift and chaos scenarios at a larger size than `make test` runs them; prints a table.
 reliability: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/reliability.py
+
+# The performance figures against the local replica (~12 min on 2 cores): prints a table, writes
+# benchmarks/results.json, exits 1 when a target is missed. dlt (p3's baseline) is the `bench` extra.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench.py
