@@ -124,6 +124,7 @@ def render(name: str, **parts: str) -> str:
 
 #: Fragments shared by tables whose records nest the same organ/unit objects (contratações,
 #: contratos): one JSON structure, one list of flattened columns, one list of column definitions.
+#: (Every table's lineage columns and their comments are lineage_ddl.sql / lineage_comments.sql.)
 SHARED_PARTS = ("orgao_unidade_structure", "orgao_unidade_columns", "orgao_unidade_ddl")
 
 
@@ -140,7 +141,8 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, tables: Sequence[Table] = TAB
     """Additive DDL only: CREATE ... IF NOT EXISTS, comments; never drops a user's table."""
     conn.execute(sql("tables/schema"))
     for table in tables:
-        conn.execute(render(f"tables/{table.name}_ddl", **_shared_parts()))
+        conn.execute(render(f"tables/{table.name}_ddl", **_shared_parts(), lineage_ddl=sql("tables/lineage_ddl"),
+                            lineage_comments=render("tables/lineage_comments", table=table.name)))
 
 
 def columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str, str | None]]:

@@ -27,11 +27,7 @@ CREATE TABLE IF NOT EXISTS pncp_data.atas (
     unidade_subrogada_codigo        VARCHAR,
     unidade_subrogada_nome          VARCHAR,
     record                          JSON,
-    source_endpoint                 VARCHAR NOT NULL,
-    source_month                    DATE NOT NULL,
-    source_page                     INTEGER NOT NULL,
-    source_raw_id                   BIGINT NOT NULL,
-    loaded_at                       TIMESTAMPTZ NOT NULL
+    {{lineage_ddl}}
 );
 
 COMMENT ON TABLE pncp_data.atas IS 'Price-registration records (atas de registro de preços), one row per numeroControlePNCPAta: the most recent version (dataAtualizacaoGlobal, then the latest landed page). The API sends every ata date as a date without time (Brasília calendar day).';
@@ -42,8 +38,4 @@ COMMENT ON COLUMN pncp_data.atas.data_atualizacao_global IS 'Last update (date o
 COMMENT ON COLUMN pncp_data.atas.usuario IS 'Publishing system (the API calls it usuario here, usuarioNome elsewhere).';
 COMMENT ON COLUMN pncp_data.atas.orgao_cnpj IS 'cnpjOrgao: the owning organ''s CNPJ (text).';
 COMMENT ON COLUMN pncp_data.atas.record IS 'The full record exactly as the API sent it (every field, including ones added after this table was designed).';
-COMMENT ON COLUMN pncp_data.atas.source_endpoint IS 'Lineage: endpoint whose page held the winning version.';
-COMMENT ON COLUMN pncp_data.atas.source_month IS 'Lineage and partition: the month (first day) the winning version was extracted for (the raw row''s data_date).';
-COMMENT ON COLUMN pncp_data.atas.source_page IS 'Lineage: page number of the winning version.';
-COMMENT ON COLUMN pncp_data.atas.source_raw_id IS 'Lineage: psa.pncp_raw_responses.id of the page holding the winning version.';
-COMMENT ON COLUMN pncp_data.atas.loaded_at IS 'When this row was (re)built.';
+{{lineage_comments}}

@@ -36,11 +36,7 @@ CREATE TABLE IF NOT EXISTS pncp_data.contratacoes (
     link_processo_eletronico             VARCHAR,
     usuario_nome                         VARCHAR,
     record                               JSON,
-    source_endpoint                      VARCHAR NOT NULL,
-    source_month                         DATE NOT NULL,
-    source_page                          INTEGER NOT NULL,
-    source_raw_id                        BIGINT NOT NULL,
-    loaded_at                            TIMESTAMPTZ NOT NULL
+    {{lineage_ddl}}
 );
 
 COMMENT ON TABLE pncp_data.contratacoes IS 'Procurements (contratações), one row per numeroControlePNCP: the most recent version (dataAtualizacaoGlobal, then the latest landed page) seen by contratacoes_publicacao/_atualizacao. Timestamps are Brasília local time (America/Sao_Paulo) as the API sends them, without a zone.';
@@ -60,8 +56,4 @@ COMMENT ON COLUMN pncp_data.contratacoes.orgao_cnpj IS 'orgaoEntidade.cnpj: the 
 COMMENT ON COLUMN pncp_data.contratacoes.unidade_uf_sigla IS 'unidadeOrgao.ufSigla: state of the administrative unit.';
 COMMENT ON COLUMN pncp_data.contratacoes.unidade_codigo_ibge IS 'unidadeOrgao.codigoIbge: 7-digit IBGE municipality code (text).';
 COMMENT ON COLUMN pncp_data.contratacoes.record IS 'The full record exactly as the API sent it (every field, including ones added after this table was designed).';
-COMMENT ON COLUMN pncp_data.contratacoes.source_endpoint IS 'Lineage: endpoint whose page held the winning version.';
-COMMENT ON COLUMN pncp_data.contratacoes.source_month IS 'Lineage and partition: the month (first day) the winning version was extracted for (the raw row''s data_date).';
-COMMENT ON COLUMN pncp_data.contratacoes.source_page IS 'Lineage: page number of the winning version.';
-COMMENT ON COLUMN pncp_data.contratacoes.source_raw_id IS 'Lineage: psa.pncp_raw_responses.id of the page holding the winning version.';
-COMMENT ON COLUMN pncp_data.contratacoes.loaded_at IS 'When this row was (re)built.';
+{{lineage_comments}}

@@ -43,11 +43,7 @@ CREATE TABLE IF NOT EXISTS pncp_data.contratos (
     tem_remanejamento               BOOLEAN,
     usuario_nome                    VARCHAR,
     record                          JSON,
-    source_endpoint                 VARCHAR NOT NULL,
-    source_month                    DATE NOT NULL,
-    source_page                     INTEGER NOT NULL,
-    source_raw_id                   BIGINT NOT NULL,
-    loaded_at                       TIMESTAMPTZ NOT NULL
+    {{lineage_ddl}}
 );
 
 COMMENT ON TABLE pncp_data.contratos IS 'Contracts and commitments (contratos/empenhos), one row per numeroControlePNCP: the most recent version (dataAtualizacaoGlobal, then the latest landed page) seen by contratos_publicacao/_atualizacao. Timestamps are Brasília local time (America/Sao_Paulo) as the API sends them, without a zone.';
@@ -65,8 +61,4 @@ COMMENT ON COLUMN pncp_data.contratos.data_atualizacao_global IS 'Last update of
 COMMENT ON COLUMN pncp_data.contratos.orgao_cnpj IS 'orgaoEntidade.cnpj: the owning organ''s CNPJ (text).';
 COMMENT ON COLUMN pncp_data.contratos.unidade_uf_sigla IS 'unidadeOrgao.ufSigla: state of the administrative unit.';
 COMMENT ON COLUMN pncp_data.contratos.record IS 'The full record exactly as the API sent it (every field, including ones added after this table was designed).';
-COMMENT ON COLUMN pncp_data.contratos.source_endpoint IS 'Lineage: endpoint whose page held the winning version.';
-COMMENT ON COLUMN pncp_data.contratos.source_month IS 'Lineage and partition: the month (first day) the winning version was extracted for (the raw row''s data_date).';
-COMMENT ON COLUMN pncp_data.contratos.source_page IS 'Lineage: page number of the winning version.';
-COMMENT ON COLUMN pncp_data.contratos.source_raw_id IS 'Lineage: psa.pncp_raw_responses.id of the page holding the winning version.';
-COMMENT ON COLUMN pncp_data.contratos.loaded_at IS 'When this row was (re)built.';
+{{lineage_comments}}

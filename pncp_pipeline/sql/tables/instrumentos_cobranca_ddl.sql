@@ -33,11 +33,7 @@ CREATE TABLE IF NOT EXISTS pncp_data.instrumentos_cobranca (
     contrato_orgao_cnpj                 VARCHAR,
     contrato_unidade_uf_sigla           VARCHAR,
     record                              JSON,
-    source_endpoint                     VARCHAR NOT NULL,
-    source_month                        DATE NOT NULL,
-    source_page                         INTEGER NOT NULL,
-    source_raw_id                       BIGINT NOT NULL,
-    loaded_at                           TIMESTAMPTZ NOT NULL
+    {{lineage_ddl}}
 );
 
 COMMENT ON TABLE pncp_data.instrumentos_cobranca IS 'Billing instruments (instrumentos de cobrança, NF-e), one row per (cnpj, ano, sequencialContrato, sequencialInstrumentoCobranca): the most recent version (dataAtualizacao, then the latest landed page). Timestamps are Brasília local time (America/Sao_Paulo) as the API sends them, without a zone.';
@@ -52,8 +48,4 @@ COMMENT ON COLUMN pncp_data.instrumentos_cobranca.nfe_valor IS 'notaFiscalEletro
 COMMENT ON COLUMN pncp_data.instrumentos_cobranca.contrato_numero_controle_pncp IS 'recuperarContratoDTO.numeroControlePNCP: the contract billed (see pncp_data.contratos).';
 COMMENT ON COLUMN pncp_data.instrumentos_cobranca.contrato_valor_global IS 'recuperarContratoDTO.valorGlobal in BRL.';
 COMMENT ON COLUMN pncp_data.instrumentos_cobranca.record IS 'The full record exactly as the API sent it (every field, including the NF-e items, events and jsonResponseNFe text).';
-COMMENT ON COLUMN pncp_data.instrumentos_cobranca.source_endpoint IS 'Lineage: endpoint whose page held the winning version.';
-COMMENT ON COLUMN pncp_data.instrumentos_cobranca.source_month IS 'Lineage and partition: the month (first day) the winning version was extracted for (the raw row''s data_date).';
-COMMENT ON COLUMN pncp_data.instrumentos_cobranca.source_page IS 'Lineage: page number of the winning version.';
-COMMENT ON COLUMN pncp_data.instrumentos_cobranca.source_raw_id IS 'Lineage: psa.pncp_raw_responses.id of the page holding the winning version.';
-COMMENT ON COLUMN pncp_data.instrumentos_cobranca.loaded_at IS 'When this row was (re)built.';
+{{lineage_comments}}

@@ -33,11 +33,7 @@ CREATE TABLE IF NOT EXISTS pncp_data.pca_itens (
     data_atualizacao                TIMESTAMP,
     record                          JSON,
     plano                           JSON,
-    source_endpoint                 VARCHAR NOT NULL,
-    source_month                    DATE NOT NULL,
-    source_page                     INTEGER NOT NULL,
-    source_raw_id                   BIGINT NOT NULL,
-    loaded_at                       TIMESTAMPTZ NOT NULL
+    {{lineage_ddl}}
 );
 
 COMMENT ON TABLE pncp_data.pca_itens IS 'Annual procurement plan (PCA) items, one row per (idPcaPncp, numeroItem) with the plan''s fields: the most recent version (the later of the plan''s dataAtualizacaoGlobalPCA and the item''s dataAtualizacao, then the latest landed page). Timestamps are Brasília local time (America/Sao_Paulo) as the API sends them, without a zone.';
@@ -52,8 +48,4 @@ COMMENT ON COLUMN pncp_data.pca_itens.data_inclusao IS 'Brasília local time (Am
 COMMENT ON COLUMN pncp_data.pca_itens.data_atualizacao IS 'Brasília local time (America/Sao_Paulo), the API sends no zone.';
 COMMENT ON COLUMN pncp_data.pca_itens.record IS 'The full item exactly as the API sent it (every field, including ones added after this table was designed).';
 COMMENT ON COLUMN pncp_data.pca_itens.plano IS 'The full plan as the API sent it, without its itens list.';
-COMMENT ON COLUMN pncp_data.pca_itens.source_endpoint IS 'Lineage: endpoint whose page held the winning version.';
-COMMENT ON COLUMN pncp_data.pca_itens.source_month IS 'Lineage and partition: the month (first day) the winning version was extracted for (the raw row''s data_date).';
-COMMENT ON COLUMN pncp_data.pca_itens.source_page IS 'Lineage: page number of the winning version.';
-COMMENT ON COLUMN pncp_data.pca_itens.source_raw_id IS 'Lineage: psa.pncp_raw_responses.id of the page holding the winning version.';
-COMMENT ON COLUMN pncp_data.pca_itens.loaded_at IS 'When this row was (re)built.';
+{{lineage_comments}}
