@@ -54,11 +54,13 @@ class Outcome:
     total_records: int | None = None
     total_pages: int | None = None
     page_records: int | None = None
+    record_keys: list[str | None] | None = None
     error: str | None = None
     retry_after_s: float | None = None
     elapsed_ms: float = 0.0
     attempt: int = 1
     fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    sha256: str | None = None
 
     @property
     def landed(self) -> bool:
@@ -67,10 +69,6 @@ class Outcome:
     @property
     def throttled(self) -> bool:
         return self.status_code == 429 or (self.status_code or 0) >= 500
-
-    @property
-    def sha256(self) -> str | None:
-        return None if self.body is None else hashlib.sha256(self.body.encode()).hexdigest()
 
 
 def classify(endpoint: Endpoint, page: int, status: int, content: bytes) -> tuple[ResponseClass, dict[str, Any]]:
@@ -94,17 +92,19 @@ def classify(endpoint: Endpoint, page: int, status: int, content: bytes) -> tupl
     problem = _envelope_problem(envelope, page)
     if problem:
         return ResponseClass.RETRYABLE, {"error": problem}
+    keys = endpoint.record_keys(envelope["data"])
     return ResponseClass.DATA, {
         "total_records": envelope["totalRegistros"],
         "total_pages": envelope["totalPaginas"],
-        "page_records": endpoint.count_records(envelope["data"]),
+        "page_records": len(keys),
+        "record_keys": keys,
     }
 
 
 def _empty_or_retry(page: int, what: str) -> tuple[ResponseClass, dict[str, Any]]:
     """'Nothing here' ends a task only on page 1; on a later page it contradicts page 1's totals."""
     if page == 1:
-        return ResponseClass.EMPTY, {"total_records": 0, "total_pages": 0, "page_records": 0}
+        return ResponseClass.EMPTY, {"total_records": 0, "total_pages": 0, "page_records": 0, "record_keys": []}
     return ResponseClass.RETRYABLE, {"error": f"{what} on page {page} after page 1 announced more"}
 
 
@@ -227,10 +227,11 @@ class PncpClient:
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         elapsed_ms = (time.perf_counter() - started) * 1000
         response_class, learned = classify(endpoint, page, response.status_code, response.content)
-        body = response.content.decode("utf-8", "replace")
+        content = response.content
         if response_class not in (ResponseClass.DATA, ResponseClass.EMPTY):
-            body = body[:MAX_FAILED_BODY_CHARS]
-        outcome = Outcome(response_class, url, params, status_code=response.status_code, body=body,
+            content = content[:MAX_FAILED_BODY_CHARS]
+        outcome = Outcome(response_class, url, params, status_code=response.status_code,
+                          body=content.decode("utf-8", "replace"), sha256=hashlib.sha256(content).hexdigest(),
                           headers=dict(response.headers), retry_after_s=_retry_after(response.headers),
                           elapsed_ms=elapsed_ms, attempt=attempt, **learned)
         if outcome.throttled:

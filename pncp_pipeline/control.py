@@ -85,17 +85,20 @@ def missing_pages(conn: duckdb.DuckDBPyConnection, scope: Scope, after: tuple[st
 def reconcile(conn: duckdb.DuckDBPyConnection, scope: Scope) -> int:
     """Detect drift, recompute missing pages and status, count distinct records; returns drifted tasks."""
     since = conn.execute("SELECT now()").fetchone()[0]
+    fill_record_keys(conn, scope)
     drifted = conn.execute(sql("detect_drift"), scope.params()).fetchone()[0]
     conn.execute(sql("reconcile"), scope.params())
-    for endpoint in scope.endpoints:
-        items = endpoint.items_key is not None
-        conn.execute(sql("distinct_records"), {
-            "endpoint": endpoint.name, "start": scope.start, "end": scope.end, "since": since,
-            "paths": list(endpoint.record_key[1:] if items else endpoint.record_key),
-            "plan_path": endpoint.record_key[0] if items else None,
-            "items_path": f"$.{endpoint.items_key}" if items else None,
-        })
+    conn.execute(sql("distinct_records"), scope.params() | {"since": since})
     return drifted
+
+
+def fill_record_keys(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    """Keys for raw rows written before pages carried them: one scan finds the endpoints that have
+    such rows (none, once filled), and only those get the per-endpoint fill."""
+    unkeyed = {name for (name,) in conn.execute(sql("unkeyed_endpoints"), scope.params()).fetchall()}
+    for endpoint in (e for e in scope.endpoints if e.name in unkeyed):
+        conn.execute(sql("fill_record_keys"),
+                     {"endpoint": endpoint.name, "start": scope.start, "end": scope.end} | endpoint.key_params())
 
 
 def summary(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:

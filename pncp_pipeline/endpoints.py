@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
+
 from pncp_pipeline.errors import UsageError
 
 #: Codes of the modality domain table (/api/pncp/v1/modalidades, Oct-2026: 19 rows).
@@ -82,11 +84,47 @@ class Endpoint:
         params["tamanhoPagina"] = page_size or self.page_size
         return params
 
-    def count_records(self, data: list[Any]) -> int:
-        """Records as the API counts them: PCA pages and totals count nested items, not plans."""
+    def record_keys(self, data: list[Any]) -> list[str | None]:
+        """Each record's identity, in the order served, one per record as the API counts them (PCA
+        counts nested items, not plans). Taken while the page is already parsed, so counting distinct
+        records later never parses the JSON again. A record missing a key part has no key (None).
+        Parts are joined with '|' and rendered as DuckDB's json_extract_string renders them, so keys
+        computed here and in SQL (fill_record_keys.sql) are the same strings."""
+        fields = tuple(path.removeprefix("$.") for path in self.record_key)
         if self.items_key is None:
-            return len(data)
-        return sum(len(plan.get(self.items_key) or ()) for plan in data)
+            return [_key(record, fields) for record in data]
+        plan_field, item_fields = fields[0], fields[1:]
+        return [_key_of((_part(plan, plan_field), *(_part(item, f) for f in item_fields)))
+                for plan in data for item in _items(plan, self.items_key)]
+
+    def key_params(self) -> dict[str, Any]:
+        """The key paths as SQL reads them (fill_record_keys.sql, the tables' checks)."""
+        items = self.items_key is not None
+        return {
+            "paths": list(self.record_key[1:] if items else self.record_key),
+            "plan_path": self.record_key[0] if items else None,
+            "items_path": f"$.{self.items_key}" if items else None,
+        }
+
+
+def _part(record: Any, name: str) -> str | None:
+    value = record.get(name) if isinstance(record, dict) else None
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _key_of(parts: tuple[str | None, ...]) -> str | None:
+    return None if None in parts else "|".join(parts)  # type: ignore[arg-type]
+
+
+def _key(record: Any, fields: tuple[str, ...]) -> str | None:
+    return _key_of(tuple(_part(record, f) for f in fields))
+
+
+def _items(plan: Any, key: str) -> list[Any]:
+    items = plan.get(key) if isinstance(plan, dict) else None
+    return items if isinstance(items, list) else []
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (

@@ -72,14 +72,8 @@ class Table:
         return tuple(e for e in self.sources if e.enabled)
 
     def key_params(self) -> dict[str, object]:
-        """The registry's key paths, as distinct_records.sql reads them (checks rebuild keys from raw pages)."""
-        endpoint = self.sources[0]
-        items = endpoint.items_key is not None
-        return {
-            "paths": list(endpoint.record_key[1:] if items else endpoint.record_key),
-            "plan_path": endpoint.record_key[0] if items else None,
-            "items_path": f"$.{endpoint.items_key}" if items else None,
-        }
+        """The registry's key paths (checks rebuild keys from raw pages); the sources agree on them."""
+        return self.sources[0].key_params()
 
 
 TABLES: tuple[Table, ...] = (

@@ -28,7 +28,7 @@ _AGED: dict[str, Any] = {}
 
 COLUMNS = ("task_id", "endpoint_name", "data_date", "modalidade", "page", "request_url", "request_params",
            "status_code", "response_class", "body", "headers", "body_sha256", "total_records", "total_pages",
-           "page_records", "error", "attempt", "run_id", "elapsed_ms", "fetched_at")
+           "page_records", "record_keys", "error", "attempt", "run_id", "elapsed_ms", "fetched_at")
 
 
 class Database:
@@ -63,7 +63,7 @@ def raw_row(outcome: Outcome, task_id: str, endpoint_name: str, data_date: date,
         "status_code": outcome.status_code, "response_class": outcome.response_class.value,
         "body": outcome.body, "headers": orjson.dumps(outcome.headers).decode(), "body_sha256": outcome.sha256,
         "total_records": outcome.total_records, "total_pages": outcome.total_pages,
-        "page_records": outcome.page_records, "error": outcome.error, "attempt": outcome.attempt,
+        "page_records": outcome.page_records, "record_keys": outcome.record_keys, "error": outcome.error, "attempt": outcome.attempt,
         "run_id": run_id, "elapsed_ms": outcome.elapsed_ms, "fetched_at": outcome.fetched_at,
     }
 

@@ -44,10 +44,13 @@ def test_classify(endpoint, page, status, body, expected) -> None:
 
 
 def test_totals_come_from_the_server_and_pca_counts_items() -> None:
-    body = envelope(data=[{"itens": [1, 2, 3]}, {"itens": [4]}], total=6018, pages=13)
+    items = [{"numeroItem": n} for n in range(1, 5)]
+    body = envelope(data=[{"idPcaPncp": "A", "itens": items[:3]}, {"idPcaPncp": "B", "itens": items[3:]}],
+                    total=6018, pages=13)
     response_class, learned = classify(PCA, 1, 200, body)
     assert response_class is ResponseClass.DATA
-    assert learned == {"total_records": 6018, "total_pages": 13, "page_records": 4}
+    assert learned == {"total_records": 6018, "total_pages": 13, "page_records": 4,
+                       "record_keys": ["A|1", "A|2", "A|3", "B|4"]}
 
 
 def test_fatal_error_carries_the_api_message() -> None:

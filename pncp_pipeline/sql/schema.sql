@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS psa.pncp_raw_responses (
     response_class  VARCHAR NOT NULL,   -- data | empty | fatal | retryable; only data and empty landed
     body            VARCHAR,
     headers         JSON,
-    body_sha256     VARCHAR,
+    body_sha256     VARCHAR,            -- of the bytes as received (a failed answer's: as kept)
     total_records   BIGINT,
     total_pages     INTEGER,
     page_records    INTEGER,
@@ -51,3 +51,6 @@ ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS records_distinct 
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drifted_at TIMESTAMPTZ;
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS drift_count INTEGER DEFAULT 0;
 ALTER TABLE psa.pncp_extraction_tasks ADD COLUMN IF NOT EXISTS last_run_id VARCHAR;
+-- Each landed data page's record keys (endpoints.record_keys), so counting distinct records never
+-- re-parses bodies; rows from before this column get theirs from fill_record_keys.sql.
+ALTER TABLE psa.pncp_raw_responses ADD COLUMN IF NOT EXISTS record_keys VARCHAR[];
