@@ -12,7 +12,6 @@ Only data and empty count as landed.
 from __future__ import annotations
 
 import enum
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from pncp_pipeline.settings import CONSULTA_PREFIX, ClientSettings
 
 USER_AGENT = "pncp-pipeline/0.1 (resumable local mirror; https://pncp.gov.br/api/consulta)"
 #: Bodies of answers that did not land are kept for diagnosis, but not without bound.
-MAX_FAILED_BODY_CHARS = 65536
+MAX_FAILED_BODY_BYTES = 65536
 
 
 class ResponseClass(str, enum.Enum):
@@ -49,7 +48,9 @@ class Outcome:
     url: str
     params: dict[str, Any]
     status_code: int | None = None
-    body: str | None = None
+    #: UTF-8 bytes as received (a failed answer's: cut to MAX_FAILED_BODY_BYTES and made valid UTF-8);
+    #: kept as bytes so the page is never decoded in Python, only by DuckDB when it is written.
+    body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     total_records: int | None = None
     total_pages: int | None = None
@@ -60,7 +61,6 @@ class Outcome:
     elapsed_ms: float = 0.0
     attempt: int = 1
     fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    sha256: str | None = None
 
     @property
     def landed(self) -> bool:
@@ -216,22 +216,21 @@ class PncpClient:
 
     async def _attempt(self, endpoint: Endpoint, page: int, params: dict[str, Any], attempt: int) -> Outcome:
         await self.limiter.acquire()
-        path = CONSULTA_PREFIX + endpoint.path
-        url = str(self._http.base_url.join(path).copy_merge_params(params))
+        request = self._http.build_request("GET", CONSULTA_PREFIX + endpoint.path, params=params)
+        url = str(request.url)
         started = time.perf_counter()
         try:
-            response = await self._http.get(path, params=params)
+            response = await self._http.send(request)
         except httpx.TransportError as e:
             self.limiter.throttled()
             return Outcome(ResponseClass.RETRYABLE, url, params, error=f"{type(e).__name__}: {e or 'no detail'}",
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         elapsed_ms = (time.perf_counter() - started) * 1000
         response_class, learned = classify(endpoint, page, response.status_code, response.content)
-        content = response.content
+        content = response.content  # landed answers were parsed by orjson, which accepts only valid UTF-8
         if response_class not in (ResponseClass.DATA, ResponseClass.EMPTY):
-            content = content[:MAX_FAILED_BODY_CHARS]
-        outcome = Outcome(response_class, url, params, status_code=response.status_code,
-                          body=content.decode("utf-8", "replace"), sha256=hashlib.sha256(content).hexdigest(),
+            content = content[:MAX_FAILED_BODY_BYTES].decode("utf-8", "replace").encode()
+        outcome = Outcome(response_class, url, params, status_code=response.status_code, body=content,
                           headers=dict(response.headers), retry_after_s=_retry_after(response.headers),
                           elapsed_ms=elapsed_ms, attempt=attempt, **learned)
         if outcome.throttled:

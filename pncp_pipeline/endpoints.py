@@ -91,6 +91,8 @@ class Endpoint:
         Parts are joined with '|' and rendered as DuckDB's json_extract_string renders them, so keys
         computed here and in SQL (fill_record_keys.sql) are the same strings."""
         fields = tuple(path.removeprefix("$.") for path in self.record_key)
+        if self.items_key is None and len(fields) == 1:  # most endpoints: one field, a string
+            return [_part(record, fields[0]) for record in data]
         if self.items_key is None:
             return [_key(record, fields) for record in data]
         plan_field, item_fields = fields[0], fields[1:]
@@ -108,8 +110,8 @@ class Endpoint:
 
 
 def _part(record: Any, name: str) -> str | None:
-    value = record.get(name) if isinstance(record, dict) else None
-    if value is None or isinstance(value, str):
+    value = record.get(name) if type(record) is dict else None
+    if value is None or type(value) is str:
         return value
     return orjson.dumps(value).decode()
 

@@ -27,7 +27,7 @@ T = TypeVar("T")
 _AGED: dict[str, Any] = {}
 
 COLUMNS = ("task_id", "endpoint_name", "data_date", "modalidade", "page", "request_url", "request_params",
-           "status_code", "response_class", "body", "headers", "body_sha256", "total_records", "total_pages",
+           "status_code", "response_class", "body", "headers", "total_records", "total_pages",
            "page_records", "record_keys", "error", "attempt", "run_id", "elapsed_ms", "fetched_at")
 
 
@@ -61,7 +61,7 @@ def raw_row(outcome: Outcome, task_id: str, endpoint_name: str, data_date: date,
         "task_id": task_id, "endpoint_name": endpoint_name, "data_date": data_date, "modalidade": modalidade,
         "page": page, "request_url": outcome.url, "request_params": orjson.dumps(outcome.params).decode(),
         "status_code": outcome.status_code, "response_class": outcome.response_class.value,
-        "body": outcome.body, "headers": orjson.dumps(outcome.headers).decode(), "body_sha256": outcome.sha256,
+        "body": outcome.body, "headers": orjson.dumps(outcome.headers).decode(),
         "total_records": outcome.total_records, "total_pages": outcome.total_pages,
         "page_records": outcome.page_records, "record_keys": outcome.record_keys, "error": outcome.error, "attempt": outcome.attempt,
         "run_id": run_id, "elapsed_ms": outcome.elapsed_ms, "fetched_at": outcome.fetched_at,
@@ -130,7 +130,7 @@ class RawWriter:
                 if not batch:
                     first_at = time.monotonic()
                 batch.append(row)
-                size += len(row["body"] or "")
+                size += len(row["body"] or b"")
             if batch and (closing or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
                 await self.db.run(insert_rows, batch)
                 self.rows_written += len(batch)
