@@ -48,9 +48,9 @@ class Outcome:
     url: str
     params: dict[str, Any]
     status_code: int | None = None
-    #: UTF-8 bytes as received (a failed answer's: cut to MAX_FAILED_BODY_BYTES and made valid UTF-8);
-    #: kept as bytes so the page is never decoded in Python, only by DuckDB when it is written.
-    body: bytes | None = None
+    #: The body as received (a failed answer's: its first MAX_FAILED_BODY_BYTES). A str, not bytes:
+    #: DuckDB's Python binding converts a list of str twice as fast as a list of bytes (BLOB).
+    body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     total_records: int | None = None
     total_pages: int | None = None
@@ -227,10 +227,11 @@ class PncpClient:
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         elapsed_ms = (time.perf_counter() - started) * 1000
         response_class, learned = classify(endpoint, page, response.status_code, response.content)
-        content = response.content  # landed answers were parsed by orjson, which accepts only valid UTF-8
+        content = response.content
         if response_class not in (ResponseClass.DATA, ResponseClass.EMPTY):
-            content = content[:MAX_FAILED_BODY_BYTES].decode("utf-8", "replace").encode()
-        outcome = Outcome(response_class, url, params, status_code=response.status_code, body=content,
+            content = content[:MAX_FAILED_BODY_BYTES]
+        outcome = Outcome(response_class, url, params, status_code=response.status_code,
+                          body=content.decode("utf-8", "replace"),
                           headers=dict(response.headers), retry_after_s=_retry_after(response.headers),
                           elapsed_ms=elapsed_ms, attempt=attempt, **learned)
         if outcome.throttled:

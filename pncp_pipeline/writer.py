@@ -130,7 +130,7 @@ class RawWriter:
                 if not batch:
                     first_at = time.monotonic()
                 batch.append(row)
-                size += len(row["body"] or b"")
+                size += len(row["body"] or "")
             if batch and (closing or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
                 await self.db.run(insert_rows, batch)
                 self.rows_written += len(batch)
