@@ -22,12 +22,6 @@ from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError, Storage
 #: Raised from DuckDB's default (16 MB): a checkpoint per few pages made landing 500-record pages
 #: 5x slower and quadrupled peak memory on this machine class (measured in the benchmark issue).
 CONNECTION_CONFIG = {"checkpoint_threshold": "1GB"}
-#: DuckDB's memory cap while pages land (discover, fetch). Pages committed since the last checkpoint
-#: stay in DuckDB's buffer pool until it reaches memory_limit, 80 % of RAM by default, so a long
-#: download grew by the size of what it landed (2.1 GB peak at 116k pages). Under this cap DuckDB
-#: moves them to its temp directory instead: 31k pages peaked at 386 MB instead of 1.2 GB, and landed
-#: faster (459 vs 406 pages/s). Queries that need more (reconcile, tables) run under the usual limit.
-LANDING_MEMORY_LIMIT = "192MB"
 LOCK_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 ConnectionFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -110,24 +104,6 @@ def open_database(path: str | Path, *, read_only: bool = False, create_dir: bool
         yield conn
     finally:
         conn.close()
-
-
-@contextmanager
-def landing_memory(conn: duckdb.DuckDBPyConnection, limit: str = LANDING_MEMORY_LIMIT) -> Iterator[None]:
-    """DuckDB's memory_limit while a phase lands pages, then back to the configured one. The phase's
-    checkpoint runs under the cap too: left to the connection's close, it ran after the restore and
-    read everything landed back into memory (2.3 GB peak)."""
-    conn.execute("SET memory_limit = $limit", {"limit": limit})
-    try:
-        yield
-        conn.execute("CHECKPOINT")
-    finally:
-        # what every connection is opened with (DuckDB reports limits rounded, so not read back)
-        configured = CONNECTION_CONFIG.get("memory_limit")
-        if configured:
-            conn.execute("SET memory_limit = $limit", {"limit": configured})
-        else:
-            conn.execute("RESET memory_limit")
 
 
 def file_factory(path: str | Path, *, create_dir: bool = False) -> ConnectionFactory:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError
-from pncp_pipeline import storage
-from pncp_pipeline.storage import connect, landing_memory, open_database
+from pncp_pipeline.storage import connect, open_database
 
 
 def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
@@ -18,40 +17,6 @@ def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
         conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) VALUES ('t', 'e', DATE '2024-01-01')")
     with open_database(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM psa.pncp_extraction_tasks").fetchone() == (1,)
-
-
-def _limit(conn) -> str:
-    return conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-
-
-def _wal_bytes(db_path: Path) -> int:
-    wal = db_path.with_name(db_path.name + ".wal")
-    return wal.stat().st_size if wal.exists() else 0
-
-
-def test_landing_memory_caps_duckdb_then_checkpoints_and_restores(db_path: Path) -> None:
-    with open_database(db_path) as conn:
-        before = _limit(conn)
-        with landing_memory(conn, "100MB"):
-            assert _limit(conn) == "95.3 MiB"  # DuckDB reports the cap in MiB
-            conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) "
-                         "VALUES ('t', 'e', DATE '2024-01-01')")
-            assert _wal_bytes(db_path) > 0
-        # landed pages were checkpointed under the cap, not later by close under the full limit
-        assert _wal_bytes(db_path) == 0
-        assert _limit(conn) == before
-
-
-@pytest.mark.parametrize("configured", [None, "1GB"])
-def test_landing_memory_restores_the_limit_when_the_phase_fails(db_path: Path, configured: str | None,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    if configured:
-        monkeypatch.setitem(storage.CONNECTION_CONFIG, "memory_limit", configured)
-    with open_database(db_path) as conn:
-        before = _limit(conn)
-        with pytest.raises(RuntimeError), landing_memory(conn, "100MB"):
-            raise RuntimeError("fetch failed")
-        assert _limit(conn) == before
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:

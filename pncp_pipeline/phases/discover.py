@@ -13,7 +13,7 @@ from pncp_pipeline.limiter import AdaptiveRateLimiter
 from pncp_pipeline.phases.download import Logger, download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
-from pncp_pipeline.storage import ConnectionFactory, landing_memory
+from pncp_pipeline.storage import ConnectionFactory
 from pncp_pipeline.writer import Database, RawWriter
 
 
@@ -45,5 +45,5 @@ async def discover(db: Database, scope: Scope, settings: ClientSettings, run_id:
 def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
         limiter: AdaptiveRateLimiter | None = None) -> DiscoverResult:
     log.info(f"discover: {scope.describe()}")
-    with factory() as conn, landing_memory(conn):
+    with factory() as conn:
         return asyncio.run(discover(Database(conn), scope, settings, run_id, log, limiter))
