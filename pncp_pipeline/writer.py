@@ -81,6 +81,7 @@ class RawWriter:
         self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
         self.rows_written = 0
+        self._closed = False  # the end marker was read
 
     async def __aenter__(self) -> "RawWriter":
         self._task = asyncio.create_task(self._drain(), name="raw-writer")
@@ -104,36 +105,46 @@ class RawWriter:
         try:
             await self._commit_batches()
         except BaseException as e:
-            # Keep emptying the queue so no producer blocks forever, then fail every one of them.
+            # Keep emptying the queue so no producer blocks forever, then fail every one of them;
+            # unless the end marker has already been read (the last batch failed): then nothing
+            # more is coming, and waiting for it would hang the run.
             self.error = e
-            while await self._queue.get() is not None:
-                pass
+            while not self._closed:
+                self._closed = await self._queue.get() is None
             raise
 
     async def _commit_batches(self) -> None:
         batch: list[dict[str, Any]] = []
-        size, first_at, closing = 0, 0.0, False
+        size, first_at = 0, 0.0
         # One get() is kept pending across age timeouts: cancelling it (as wait_for does) can drop
         # a row that arrived at the same instant, and a dropped row is a page silently lost.
         getter: asyncio.Future[dict[str, Any] | None] | None = None
-        while not closing:
-            timeout = None if not batch else max(0.0, first_at + self.max_age_s - time.monotonic())
-            getter = getter or asyncio.ensure_future(self._queue.get())
-            done, _ = await asyncio.wait({getter}, timeout=timeout)
-            if getter in done:
-                row, getter = getter.result(), None
-            else:
-                row = _AGED
-            if row is None:
-                closing = True
-            elif row is not _AGED:
-                if not batch:
-                    first_at = time.monotonic()
-                batch.append(row)
-                size += len(row["body"] or "")
-            if batch and (closing or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
-                await self.db.run(insert_rows, batch)
-                self.rows_written += len(batch)
-                if self.on_commit:
-                    self.on_commit(batch)
-                batch, size = [], 0
+        try:
+            while not self._closed:
+                timeout = None if not batch else max(0.0, first_at + self.max_age_s - time.monotonic())
+                getter = getter or asyncio.ensure_future(self._queue.get())
+                done, _ = await asyncio.wait({getter}, timeout=timeout)
+                if getter in done:
+                    row, getter = getter.result(), None
+                else:
+                    row = _AGED
+                if row is None:
+                    self._closed = True
+                elif row is not _AGED:
+                    if not batch:
+                        first_at = time.monotonic()
+                    batch.append(row)
+                    size += len(row["body"] or "")
+                if batch and (self._closed or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
+                    await self.db.run(insert_rows, batch)
+                    self.rows_written += len(batch)
+                    if self.on_commit:
+                        self.on_commit(batch)
+                    batch, size = [], 0
+        finally:
+            # A failed commit leaves the pending get() behind: cancelled it takes nothing from the
+            # queue; finished, it may hold the end marker, which _drain must know was read.
+            if getter is not None and getter.done() and not getter.cancelled():
+                self._closed = self._closed or getter.result() is None
+            elif getter is not None:
+                getter.cancel()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
@@ -262,3 +263,31 @@ def test_attempts_count_runs_not_phases(db_path: Path, replica_factory) -> None:
         conn.execute("DELETE FROM psa.pncp_raw_responses WHERE page = 2")
     assert run(db_path, server.url, "2025-07", endpoints=["contratos_atualizacao"]).complete
     assert query(db_path, "SELECT attempts FROM psa.pncp_extraction_tasks") == [(2,)]
+
+
+@pytest.mark.parametrize("start, end", [("2025-07", None), ("2025-01", "2025-07")], ids=["last-batch", "mid-run"])
+def test_a_writer_failing_ends_the_fetch_with_its_error(db_path: Path, replica, monkeypatch, start, end) -> None:
+    """Regressions, both hung the run instead of failing it: the last batch's commit failing after
+    the writer had read its end marker; and a failure mid-run, which killed the workers while the
+    page queue was full, so the producer's end markers waited forever for room."""
+    from pncp_pipeline import writer
+    from pncp_pipeline.errors import DatabaseFileError
+
+    scope = Scope.from_args(start, end, ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
+    factory, settings = file_factory(db_path), fast_settings(replica.url, concurrency=2)
+    plan.run(factory, scope, settings)
+    discover.run(factory, scope, settings, "run-1", log)
+    (pages,) = query(db_path, "SELECT sum(total_pages) - count(*) FROM psa.pncp_extraction_tasks")[0]
+    assert pages > 4 * settings.concurrency  # more requests than the page queue holds
+    real_insert, inserts = writer.insert_rows, []
+
+    def insert_once_then_fill_the_disk(conn, rows) -> None:
+        inserts.append(len(rows))
+        if len(inserts) > 1:
+            raise duckdb.IOException("IO Error: No space left on device")
+        real_insert(conn, rows)
+    monkeypatch.setattr(writer, "insert_rows", insert_once_then_fill_the_disk)
+    with pytest.raises(DatabaseFileError, match="is full"):
+        fetch.run(factory, scope, settings, "run-1", log)
+    landed = query(db_path, "SELECT count(*) FROM psa.pncp_raw_responses WHERE page > 1")[0][0]
+    assert landed == inserts[0] < pages  # the first batch committed; the rest is missing for the next run

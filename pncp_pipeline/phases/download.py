@@ -22,12 +22,12 @@ async def download(client: PncpClient, scope: Scope, requests: AsyncIterator[Pag
     workers = client.settings.concurrency
 
     async def produce() -> None:
-        try:
-            async for request in requests:
-                await queue.put(request)
-        finally:
-            for _ in range(workers):
-                await queue.put(None)
+        # No `finally`: when a worker fails, the group cancels this task, and a put() of the end
+        # markers into a full queue nobody drains any more would hang the run forever.
+        async for request in requests:
+            await queue.put(request)
+        for _ in range(workers):
+            await queue.put(None)
 
     async def work() -> None:
         while (request := await queue.get()) is not None:
