@@ -63,8 +63,9 @@ def raw_row(outcome: Outcome, task_id: str, endpoint_name: str, data_date: date,
         "status_code": outcome.status_code, "response_class": outcome.response_class.value,
         "body": outcome.body, "headers": orjson.dumps(outcome.headers).decode(),
         "total_records": outcome.total_records, "total_pages": outcome.total_pages,
-        "page_records": outcome.page_records, "record_keys": outcome.record_keys, "error": outcome.error, "attempt": outcome.attempt,
-        "run_id": run_id, "elapsed_ms": outcome.elapsed_ms, "fetched_at": outcome.fetched_at,
+        "page_records": outcome.page_records, "record_keys": outcome.record_keys, "error": outcome.error,
+        "attempt": outcome.attempt, "run_id": run_id, "elapsed_ms": outcome.elapsed_ms,
+        "fetched_at": outcome.fetched_at,
     }
 
 
@@ -135,7 +136,8 @@ class RawWriter:
                         first_at = time.monotonic()
                     batch.append(row)
                     size += len(row["body"] or "")
-                if batch and (self._closed or row is _AGED or len(batch) >= self.max_rows or size >= self.max_bytes):
+                full = len(batch) >= self.max_rows or size >= self.max_bytes
+                if batch and (self._closed or row is _AGED or full):
                     await self.db.run(insert_rows, batch)
                     self.rows_written += len(batch)
                     if self.on_commit:

@@ -25,7 +25,8 @@ MONTH = date(2025, 7, 1)
 
 def records_for(endpoint: Endpoint) -> list[Any]:
     """The endpoint's real sample record, a copy with other key values, and broken ones."""
-    (real,) = [e["sample_record"] for e in PROBE if e["endpoint"] in (endpoint.name, endpoint.name.replace("_vigencia", "_periodo"))]
+    names = (endpoint.name, endpoint.name.replace("_vigencia", "_periodo"))  # the probe calls it atas_periodo
+    (real,) = [e["sample_record"] for e in PROBE if e["endpoint"] in names]
     other = copy.deepcopy(real)
     first = endpoint.record_key[-1].removeprefix("$.")
     if endpoint.items_key:
