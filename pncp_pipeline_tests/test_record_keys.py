@@ -16,10 +16,11 @@ import pytest
 from pncp_pipeline import control
 from pncp_pipeline.endpoints import ENDPOINTS, Endpoint, get_endpoint
 from pncp_pipeline.scope import Scope
+from pncp_pipeline.replica.data import SAMPLES
 from pncp_pipeline.storage import ensure_schema, sql
-from pncp_pipeline_tests.conftest import SHARED
 
-PROBE = json.loads((SHARED / "samples" / "multi-endpoint_probe-one-record-each-2025-07-17.json").read_text("utf-8"))
+#: The real probe (one record per endpoint), as the project ships it from ../shared.
+PROBE = json.loads((SAMPLES / "multi-endpoint_probe-one-record-each-2025-07-17.json").read_text("utf-8"))
 MONTH = date(2025, 7, 1)
 
 
