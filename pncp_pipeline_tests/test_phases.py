@@ -12,10 +12,11 @@ import pytest
 
 from pncp_pipeline import control
 from pncp_pipeline.endpoints import get_endpoint
+from pncp_pipeline.errors import DatabaseFileError
 from pncp_pipeline.phases import discover, fetch, plan, reconcile
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.storage import file_factory, open_database
-from pncp_pipeline.writer import Database
+from pncp_pipeline.writer import Database, RawWriter
 from pncp_pipeline_tests.helpers import fast_settings, query, run, statuses
 
 log = logging.getLogger("test")
@@ -265,29 +266,50 @@ def test_attempts_count_runs_not_phases(db_path: Path, replica_factory) -> None:
     assert query(db_path, "SELECT attempts FROM psa.pncp_extraction_tasks") == [(2,)]
 
 
-@pytest.mark.parametrize("start, end", [("2025-07", None), ("2025-01", "2025-07")], ids=["last-batch", "mid-run"])
-def test_a_writer_failing_ends_the_fetch_with_its_error(db_path: Path, replica, monkeypatch, start, end) -> None:
-    """Regressions, both hung the run instead of failing it: the last batch's commit failing after
-    the writer had read its end marker; and a failure mid-run, which killed the workers while the
-    page queue was full, so the producer's end markers waited forever for room."""
+def _fill_the_disk_after(monkeypatch, good_inserts: int) -> list[int]:
+    """Make every insert after the first `good_inserts` fail as a full disk does; returns batch sizes."""
     from pncp_pipeline import writer
-    from pncp_pipeline.errors import DatabaseFileError
 
-    scope = Scope.from_args(start, end, ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
+    real_insert, inserts = writer.insert_rows, []
+
+    def insert(conn, rows) -> None:
+        inserts.append(len(rows))
+        if len(inserts) > good_inserts:
+            raise duckdb.IOException("IO Error: No space left on device")
+        real_insert(conn, rows)
+    monkeypatch.setattr(writer, "insert_rows", insert)
+    return inserts
+
+
+def test_a_writer_failing_mid_fetch_ends_the_run_with_its_error(db_path: Path, replica, monkeypatch) -> None:
+    """Regression: a failure mid-run killed the workers while the page queue was full, and the
+    producer's end markers then waited forever for room in it; the run hung instead of failing."""
+    scope = Scope.from_args("2025-01", "2025-07", ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
     factory, settings = file_factory(db_path), fast_settings(replica.url, concurrency=2)
     plan.run(factory, scope, settings)
     discover.run(factory, scope, settings, "run-1", log)
     (pages,) = query(db_path, "SELECT sum(total_pages) - count(*) FROM psa.pncp_extraction_tasks")[0]
-    assert pages > 4 * settings.concurrency  # more requests than the page queue holds
-    real_insert, inserts = writer.insert_rows, []
-
-    def insert_once_then_fill_the_disk(conn, rows) -> None:
-        inserts.append(len(rows))
-        if len(inserts) > 1:
-            raise duckdb.IOException("IO Error: No space left on device")
-        real_insert(conn, rows)
-    monkeypatch.setattr(writer, "insert_rows", insert_once_then_fill_the_disk)
+    assert pages > 3 * RawWriter(None).max_rows  # several batches by count alone: the second is mid-run
+    inserts = _fill_the_disk_after(monkeypatch, good_inserts=1)
     with pytest.raises(DatabaseFileError, match="is full"):
         fetch.run(factory, scope, settings, "run-1", log)
     landed = query(db_path, "SELECT count(*) FROM psa.pncp_raw_responses WHERE page > 1")[0][0]
     assert landed == inserts[0] < pages  # the first batch committed; the rest is missing for the next run
+
+
+def test_a_writer_whose_last_batch_fails_raises_instead_of_waiting(db_path: Path, monkeypatch) -> None:
+    """Regression: the last batch's commit failed after the writer had read its end marker, and its
+    error path waited for another marker that never came."""
+    inserts = _fill_the_disk_after(monkeypatch, good_inserts=0)
+    row = {"body": "{}"}  # never written: the insert fails first
+
+    async def write() -> None:
+        with open_database(db_path) as conn:
+            # no batch closes by count, bytes or age: the only commit is the one after the end marker
+            async with RawWriter(Database(conn), max_rows=10**6, max_bytes=2**40, max_age_s=3600.0) as w:
+                for _ in range(3):
+                    await w.put(row)
+
+    with pytest.raises(DatabaseFileError, match="is full"):
+        asyncio.run(write())
+    assert inserts == [3]
