@@ -39,7 +39,7 @@ ui-check: $(STAMP)
 reliability: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/reliability.py
 
-# The performance figures against the local replica (~12 min on 2 cores): prints a table, writes
+# The performance figures against the local replica (~13 min on 2 cores): prints a table, writes
 # benchmarks/results.json, exits 1 when a target is missed. dlt (p3's baseline) is the `bench` extra.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
