@@ -36,7 +36,8 @@ def records_for(endpoint: Endpoint) -> list[Any]:
     else:
         other[first] = 12345 if isinstance(real[first], int) else real[first] + "-2"
     missing = {k: v for k, v in real.items() if k != endpoint.record_key[0].removeprefix("$.")}
-    return [real, other, missing, real]  # the repeat is the same key twice, as unstable paging serves
+    broken = [{**real, endpoint.items_key: {"not": "a list"}}] if endpoint.items_key else []
+    return [real, other, missing, real, *broken]  # the repeat is the same key twice, as unstable paging serves
 
 
 @pytest.fixture

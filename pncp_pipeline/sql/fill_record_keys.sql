@@ -10,7 +10,9 @@ SET record_keys = CASE
             CASE WHEN list_count(json_extract_string(rec, $paths::VARCHAR[])) = len($paths::VARCHAR[])
                  THEN array_to_string(json_extract_string(rec, $paths::VARCHAR[]), '|') END)
     ELSE flatten(list_transform(CAST(json_extract(r.body, '$.data') AS JSON[]), lambda plan:
-        list_transform(coalesce(CAST(json_extract(plan, $items_path::VARCHAR) AS JSON[]), []), lambda item:
+        -- items that are not a list count as none, as in Python (a cast would abort the reconcile)
+        list_transform(CASE WHEN json_type(plan, $items_path::VARCHAR) = 'ARRAY'
+                            THEN CAST(json_extract(plan, $items_path::VARCHAR) AS JSON[]) ELSE [] END, lambda item:
             CASE WHEN json_extract_string(plan, $plan_path::VARCHAR) IS NOT NULL
                   AND list_count(json_extract_string(item, $paths::VARCHAR[])) = len($paths::VARCHAR[])
                  THEN json_extract_string(plan, $plan_path::VARCHAR) || '|'

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS psa.pncp_raw_responses (
     response_class  VARCHAR NOT NULL,   -- data | empty | fatal | retryable; only data and empty landed
     body            VARCHAR,
     headers         JSON,
-    body_sha256     VARCHAR,            -- of the bytes as received (a failed answer's: as kept)
+    body_sha256     VARCHAR,            -- of the body as stored (UTF-8); a landed page's: of the bytes received
     total_records   BIGINT,
     total_pages     INTEGER,
     page_records    INTEGER,
