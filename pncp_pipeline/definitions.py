@@ -13,7 +13,6 @@ from pncp_pipeline.defs.schedules import monthly_schedule
 from pncp_pipeline.defs.sensors import retry_sensor
 from pncp_pipeline.defs.tables import parquet_export, table_assets, table_checks
 from pncp_pipeline.settings import load_settings
-from pncp_pipeline.storage import CONNECTION_CONFIG
 
 _settings = load_settings()
 
@@ -24,7 +23,7 @@ defs = Definitions(
     schedules=[monthly_schedule],
     sensors=[retry_sensor],
     resources={
-        "duckdb": DuckDBResource(database=str(_settings.duckdb_path), connection_config=CONNECTION_CONFIG),
+        "duckdb": DuckDBResource(database=str(_settings.duckdb_path)),
         "pncp_api": PncpApiResource.from_env(),
     },
 )

@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError
-from pncp_pipeline.storage import connect, open_database
+from pncp_pipeline.storage import ROW_GROUP_SIZE, connect, open_database
 
 
 def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
@@ -17,6 +18,33 @@ def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
         conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) VALUES ('t', 'e', DATE '2024-01-01')")
     with open_database(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM psa.pncp_extraction_tasks").fetchone() == (1,)
+
+
+def row_group_sizes(conn: duckdb.DuckDBPyConnection, table: str) -> list[int]:
+    return [n for (n,) in conn.execute(
+        "SELECT max(count) FROM pragma_storage_info(?) GROUP BY row_group_id ORDER BY row_group_id", [table]).fetchall()]
+
+
+def test_connections_write_small_row_groups(db_path: Path) -> None:
+    # A raw row is a whole page; with DuckDB's 122,880-row groups every checkpoint rewrote, in
+    # memory, everything landed so far. The file does not keep the size: each connection sets it.
+    for _ in range(2):  # the second connection appends to the first one's file
+        with open_database(db_path) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER)")
+            conn.execute("INSERT INTO t SELECT range FROM range(3 * ?)", [ROW_GROUP_SIZE])
+            conn.execute("CHECKPOINT")
+    with open_database(db_path, read_only=True) as conn:
+        sizes = row_group_sizes(conn, "t")
+        (temp_dir,) = conn.execute("SELECT current_setting('temp_directory')").fetchone()
+    assert sizes == [ROW_GROUP_SIZE] * 6
+    assert temp_dir == f"{db_path}.tmp"  # spills beside the file, as DuckDB does for a file it opens
+
+
+def test_connection_config_applies_over_the_defaults(db_path: Path) -> None:
+    with open_database(db_path, config={"threads": 1, "checkpoint_threshold": "64MiB"}) as conn:
+        settings = dict(conn.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'checkpoint_threshold')").fetchall())
+    assert settings == {"threads": "1", "checkpoint_threshold": "64.0 MiB"}
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
-import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from pncp_pipeline.settings import DEFAULT_DUCKDB_PATH, ClientSettings, load_settings
-from pncp_pipeline.storage import ConnectionFactory, ensure_schema, translate
+from pncp_pipeline.storage import ConnectionFactory, open_database
 
 _DEFAULTS = ClientSettings()
 
@@ -44,17 +39,12 @@ class PncpApiResource(ConfigurableResource):
 
 
 def connection_factory(resource: DuckDBResource) -> ConnectionFactory:
-    """The engine's connection factory over DuckDBResource: schema ensured, errors made readable."""
+    """The engine's connection factory over DuckDBResource's settings, opened the engine's way.
 
-    @contextmanager
-    def open_() -> Iterator[duckdb.DuckDBPyConnection]:
-        if resource.database == DEFAULT_DUCKDB_PATH:  # a user's own path must already exist
-            Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with resource.get_connection() as conn:
-                ensure_schema(conn)
-                yield conn
-        except duckdb.IOException as e:
-            raise translate(e, resource.database) from None
-
-    return open_
+    Not `resource.get_connection()`: that opens the file without the row-group size the raw
+    table needs (`storage.ROW_GROUP_SIZE`), and without lock-aware retries and readable errors.
+    The resource's `connection_config` still applies, over the engine's defaults.
+    """
+    # the default path's directory is created on first use; a user's own path must already exist
+    create_dir = resource.database == DEFAULT_DUCKDB_PATH
+    return lambda: open_database(resource.database, create_dir=create_dir, config=resource.connection_config)

@@ -14,7 +14,6 @@ from dagster_duckdb import DuckDBResource
 from pncp_pipeline.defs.assets import endpoint_assets
 from pncp_pipeline.defs.resources import PncpApiResource
 from pncp_pipeline.replica.server import ReplicaServer
-from pncp_pipeline.storage import CONNECTION_CONFIG
 
 ASSETS: dict[str, AssetsDefinition] = {a.key.path[-1]: a for a in endpoint_assets}
 
@@ -29,7 +28,7 @@ def asset_key(name: str) -> AssetKey:
 
 def resources_for(replica: ReplicaServer, db_path: Path) -> dict[str, Any]:
     return {
-        "duckdb": DuckDBResource(database=str(db_path), connection_config=CONNECTION_CONFIG),
+        "duckdb": DuckDBResource(database=str(db_path)),
         "pncp_api": PncpApiResource(base_url=replica.url, rate_per_s=500, concurrency=8,
                                     backoff_initial_s=0.01, backoff_max_s=0.05, max_attempts=3),
     }

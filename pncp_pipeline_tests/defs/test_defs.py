@@ -23,8 +23,11 @@ from dagster import (
 )
 from dagster._core.definitions.backfill_policy import BackfillPolicyType
 from dagster._core.instance.config import PoolGranularity
+from dagster_duckdb import DuckDBResource
 
+from pncp_pipeline.defs.resources import connection_factory
 from pncp_pipeline.endpoints import ENDPOINTS, EARLIEST_MONTH, enabled_endpoints, get_endpoint
+from pncp_pipeline.storage import ROW_GROUP_SIZE
 from pncp_pipeline_tests.defs.conftest import asset_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,3 +182,17 @@ def test_the_job_schedule_and_sensor_target_every_endpoint_asset_and_table(defs:
     assert schedule.default_status is DefaultScheduleStatus.RUNNING
     assert sensor.default_status is DefaultSensorStatus.RUNNING
     assert "duckdb" in sensor.required_resource_keys
+
+
+def test_ops_open_the_file_the_engines_way(tmp_path: Path) -> None:
+    # Not DuckDBResource.get_connection(): that would write DuckDB's default 122,880-row groups.
+    resource = DuckDBResource(database=str(tmp_path / "d.duckdb"), connection_config={"threads": 1})
+    with connection_factory(resource)() as conn:
+        conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) "
+                     "SELECT 't' || range, 'e', DATE '2024-01-01' FROM range(2 * ?)", [ROW_GROUP_SIZE])
+        conn.execute("CHECKPOINT")
+        counts = [n for (n,) in conn.execute("SELECT max(count) FROM pragma_storage_info('psa.pncp_extraction_tasks') "
+                                             "GROUP BY row_group_id").fetchall()]
+        (threads,) = conn.execute("SELECT current_setting('threads')").fetchone()
+    assert counts == [ROW_GROUP_SIZE, ROW_GROUP_SIZE]
+    assert threads == 1
