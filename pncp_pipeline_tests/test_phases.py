@@ -297,6 +297,23 @@ def test_a_writer_failing_mid_fetch_ends_the_run_with_its_error(db_path: Path, r
     assert landed == inserts[0] < pages  # the first batch committed; the rest is missing for the next run
 
 
+def test_a_failing_page_listing_ends_the_fetch_with_its_own_error(db_path: Path, replica, monkeypatch) -> None:
+    """The list of missing pages is read while pages download; its failure must come out as the
+    one-line storage error, not as an ExceptionGroup traceback from the workers' task group."""
+    from pncp_pipeline import control
+
+    scope = Scope.from_args("2025-06", "2025-06", ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
+    factory, settings = file_factory(db_path), fast_settings(replica.url, concurrency=2)
+    plan.run(factory, scope, settings)
+    discover.run(factory, scope, settings, "run-1", log)
+
+    def listing_fails(*args) -> None:
+        raise duckdb.IOException("IO Error: No space left on device")
+    monkeypatch.setattr(control, "missing_pages", listing_fails)
+    with pytest.raises(DatabaseFileError, match="is full"):
+        fetch.run(factory, scope, settings, "run-1", log)
+
+
 def test_a_writer_whose_last_batch_fails_raises_instead_of_waiting(db_path: Path, monkeypatch) -> None:
     """Regression: the last batch's commit failed after the writer had read its end marker, and its
     error path waited for another marker that never came."""

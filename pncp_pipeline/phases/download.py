@@ -42,7 +42,12 @@ async def download(client: PncpClient, scope: Scope, requests: AsyncIterator[Pag
             if on_outcome:
                 on_outcome(request, outcome)
 
-    async with asyncio.TaskGroup() as group:
-        group.create_task(produce())
-        for _ in range(workers):
-            group.create_task(work())
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(work())
+    except ExceptionGroup as failed:
+        # The first failure cancelled the other tasks: callers and the CLI see that error itself
+        # (a full disk, a lost file), not a group wrapped around it.
+        raise failed.exceptions[0] from None
