@@ -361,6 +361,19 @@ def test_a_record_without_its_key_is_not_loaded_and_the_check_says_so(conn: duck
     assert month.unexplained == 0 and month.moved == 0
 
 
+def test_a_plan_whose_items_are_not_a_list_has_no_rows_and_the_rest_loads(conn: duckdb.DuckDBPyConnection) -> None:
+    plan = probe_record("pca_atualizacao")
+    odd = {**plan, "idPcaPncp": plan["idPcaPncp"] + "-odd", "itens": {"numeroItem": 1}}
+    land(conn, "pca_atualizacao", JULY, envelope([odd, plan]))
+    table = tables.get_table("pca_itens")
+    (result,) = tables.refresh(conn, [JULY], [table])
+    assert result.rows == len(plan["itens"]) > 0
+    assert conn.execute("SELECT count(*) FROM pncp_data.pca_itens WHERE id_pca_pncp = ?",
+                        [odd["idPcaPncp"]]).fetchone() == (0,)
+    (month,) = tables.landed(conn, table, [JULY])
+    assert (month.occurrences, month.distinct_records, month.missing) == (len(plan["itens"]),) * 2 + (0,)
+
+
 # -- dedupe: across endpoints and pages (replica), across months (hand-landed) -------------------------
 
 @pytest.fixture(scope="module")

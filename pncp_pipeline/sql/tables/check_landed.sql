@@ -23,7 +23,8 @@ parts AS (
     UNION ALL
     SELECT endpoint_name, data_date,
            list_prepend(json_extract_string(rec, $plan_path::VARCHAR), json_extract_string(i.item, $paths::VARCHAR[]))
-    FROM recs, unnest(CAST(json_extract(rec, $items_path::VARCHAR) AS JSON[])) AS i(item)
+    FROM recs, unnest(CASE WHEN json_type(rec, $items_path::VARCHAR) = 'ARRAY'
+                           THEN CAST(json_extract(rec, $items_path::VARCHAR) AS JSON[]) ELSE [] END) AS i(item)
     WHERE $items_path::VARCHAR IS NOT NULL
 ),
 keys AS (

@@ -30,7 +30,9 @@ plans AS (
     FROM lists
 ),
 item_lists AS (
-    SELECT *, CAST(json_extract(plan_json, '$.itens') AS JSON[]) AS items,
+    -- items that are not a list count as none, as record keys do (a cast would abort the refresh)
+    SELECT *, CASE WHEN json_type(plan_json, '$.itens') = 'ARRAY'
+                   THEN CAST(json_extract(plan_json, '$.itens') AS JSON[]) ELSE [] END AS items,
            json_merge_patch(plan_json, '{"itens": null}') AS plano
     FROM plans
 ),
