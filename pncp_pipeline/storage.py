@@ -32,6 +32,9 @@ ROW_GROUP_SIZE = 2048
 #: The catalog name the file is attached under, and made the default, in every connection.
 DATABASE_ALIAS = "pncp"
 LOCK_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: What using an open file can raise for the file's sake (disk full, file-size limit, lost file):
+#: turned into one clear line; what committed before stays.
+USE_ERRORS = (duckdb.IOException, duckdb.TransactionException)
 
 ConnectionFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -84,7 +87,10 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the file attached: ROW_GROUP_SIZE can only be set by ATTACH."""
+    """An in-memory connection with the file attached: ROW_GROUP_SIZE can only be set by ATTACH.
+
+    Its `cursor()` would start in the empty in-memory catalog, not the file: use the connection.
+    """
     # spill files go where DuckDB puts them for a file it opens itself, not into the working directory
     conn = duckdb.connect(":memory:", config={"temp_directory": f"{path}.tmp", **config})
     options = f"{'READ_ONLY, ' if read_only else ''}ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
@@ -117,7 +123,11 @@ def connect(path: str | Path, *, read_only: bool = False, create_dir: bool = Fal
                 continue
             raise translate(e, path) from None
     if not read_only:
-        ensure_schema(conn)
+        try:
+            ensure_schema(conn)
+        except USE_ERRORS as e:
+            conn.close()  # a failed open must not keep holding the file
+            raise translate(e, path) from None
     return conn
 
 
@@ -127,6 +137,8 @@ def open_database(path: str | Path, *, read_only: bool = False, create_dir: bool
     conn = connect(path, read_only=read_only, create_dir=create_dir, config=config)
     try:
         yield conn
+    except USE_ERRORS as e:
+        raise translate(e, path) from None
     finally:
         conn.close()
 

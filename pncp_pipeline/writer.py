@@ -19,7 +19,7 @@ import duckdb
 import orjson
 
 from pncp_pipeline.client import Outcome
-from pncp_pipeline.storage import sql, translate
+from pncp_pipeline.storage import USE_ERRORS, sql, translate
 
 T = TypeVar("T")
 
@@ -45,8 +45,7 @@ class Database:
         async with self._lock:
             try:
                 return await asyncio.to_thread(fn, self.conn, *args)
-            except (duckdb.IOException, duckdb.TransactionException) as e:
-                # disk full, file-size limit, lost file: one clear line; what committed stays
+            except USE_ERRORS as e:
                 raise translate(e, self.path) from None
 
 

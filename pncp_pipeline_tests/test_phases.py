@@ -314,6 +314,36 @@ def test_a_failing_page_listing_ends_the_fetch_with_its_own_error(db_path: Path,
         fetch.run(factory, scope, settings, "run-1", log)
 
 
+def test_a_failing_download_raises_its_error_with_its_cause(db_path: Path, replica) -> None:
+    """Unwrapped from the workers' task group, the error keeps what caused it (`raise ... from`)."""
+    from pncp_pipeline.client import PncpClient
+    from pncp_pipeline.phases.download import download
+
+    scope = Scope.from_args("2025-07", "2025-07", ["contratos_atualizacao"])
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, ())
+        claimed = control.claim_discovery(conn, scope, "run-1")
+
+    async def requests():
+        yield claimed[0]
+
+    async def unreadable_page(*args, **kwargs) -> None:
+        try:
+            {}["totalRegistros"]
+        except KeyError as missing:
+            raise ValueError("a page without its totals") from missing
+
+    async def attempt() -> None:
+        with open_database(db_path) as conn:
+            async with PncpClient(fast_settings(replica.url)) as client, RawWriter(Database(conn)) as writer:
+                client.fetch_page = unreadable_page
+                await download(client, scope, requests(), writer, "run-1")
+
+    with pytest.raises(ValueError, match="without its totals") as raised:
+        asyncio.run(attempt())
+    assert isinstance(raised.value.__cause__, KeyError)
+
+
 def test_a_writer_whose_last_batch_fails_raises_instead_of_waiting(db_path: Path, monkeypatch) -> None:
     """Regression: the last batch's commit failed after the writer had read its end marker, and its
     error path waited for another marker that never came."""

@@ -47,6 +47,15 @@ def test_connection_config_applies_over_the_defaults(db_path: Path) -> None:
     assert settings == {"threads": "1", "checkpoint_threshold": "64.0 MiB"}
 
 
+def test_a_file_error_while_in_use_is_a_clear_error(db_path: Path) -> None:
+    # The Dagster ops and the tables use the connection directly, outside the writer's own check.
+    with pytest.raises(DatabaseFileError, match="is full"):
+        with open_database(db_path) as conn:
+            conn.execute("SELECT 1")
+            raise duckdb.IOException("IO Error: No space left on device")
+    connect(db_path).close()  # and the file was released
+
+
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatabaseFileError, match="directory does not exist"):
         connect(tmp_path / "nope" / "p.duckdb")

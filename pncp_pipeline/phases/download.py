@@ -42,12 +42,17 @@ async def download(client: PncpClient, scope: Scope, requests: AsyncIterator[Pag
             if on_outcome:
                 on_outcome(request, outcome)
 
+    error: Exception | None = None
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(produce())
             for _ in range(workers):
                 group.create_task(work())
     except ExceptionGroup as failed:
-        # The first failure cancelled the other tasks: callers and the CLI see that error itself
-        # (a full disk, a lost file), not a group wrapped around it.
-        raise failed.exceptions[0] from None
+        if len(failed.exceptions) > 1:
+            raise  # several failures at once: keep every one of them
+        error = failed.exceptions[0]
+    if error is not None:
+        # One failure cancelled the other tasks: callers and the CLI see that error itself (a full
+        # disk, a lost file), with its own cause, not a group wrapped around it.
+        raise error
