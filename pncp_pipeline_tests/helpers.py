@@ -34,3 +34,9 @@ def query(db_path: Path, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 def statuses(db_path: Path) -> dict[str, str]:
     return dict(query(db_path, "SELECT task_id, status FROM psa.pncp_extraction_tasks"))
+
+
+def row_group_sizes(conn: duckdb.DuckDBPyConnection, table: str) -> list[int]:
+    """Rows per row group of `table`, in storage order."""
+    return [n for (n,) in conn.execute(
+        "SELECT max(count) FROM pragma_storage_info(?) GROUP BY row_group_id ORDER BY row_group_id", [table]).fetchall()]

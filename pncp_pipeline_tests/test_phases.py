@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
 import pytest
 
 from pncp_pipeline import control
+from pncp_pipeline.client import PncpClient
 from pncp_pipeline.endpoints import get_endpoint
 from pncp_pipeline.errors import DatabaseFileError
 from pncp_pipeline.phases import discover, fetch, plan, reconcile
+from pncp_pipeline.phases.download import download
 from pncp_pipeline.scope import Scope
+from pncp_pipeline.settings import ClientSettings
 from pncp_pipeline.storage import file_factory, open_database
 from pncp_pipeline.writer import Database, RawWriter
 from pncp_pipeline_tests.helpers import fast_settings, query, run, statuses
@@ -171,28 +176,33 @@ def test_a_task_left_discovering_by_a_dead_process_is_picked_up(db_path: Path, r
     assert result.complete
 
 
+def _download_claimed(db_path: Path, scope: Scope, settings: ClientSettings, run_id: str,
+                      fetch_page: Callable[..., Awaitable[Any]] | None = None) -> None:
+    """Plan the scope, claim its discovery as `run_id` and download the claimed page 1s through the
+    real client and writer, and nothing else (`fetch_page`, when given, replaces the client's)."""
+    with open_database(db_path) as conn:
+        control.plan(conn, scope, ())
+        claimed = control.claim_discovery(conn, scope, run_id)
+
+    async def requests():
+        for request in claimed:
+            yield request
+
+    async def go() -> None:
+        with open_database(db_path) as conn:
+            async with PncpClient(settings) as client, RawWriter(Database(conn)) as writer:
+                if fetch_page:
+                    client.fetch_page = fetch_page
+                await download(client, scope, requests(), writer, run_id)
+
+    asyncio.run(go())
+
+
 def test_a_landed_page_one_is_adopted_without_asking_again(db_path: Path, replica) -> None:
     """A kill between landing page 1 and recording the totals: the next run trusts the raw row."""
     scope = _scope("contratos_atualizacao")
     settings = fast_settings(replica.url)
-    with open_database(db_path) as conn:
-        control.plan(conn, scope, ())
-        claimed = control.claim_discovery(conn, scope, "dead-run")
-
-    async def land_page_one() -> None:
-        from pncp_pipeline.client import PncpClient
-        from pncp_pipeline.phases.download import download
-        from pncp_pipeline.writer import RawWriter
-
-        async def one():
-            yield claimed[0]
-
-        with open_database(db_path) as conn:
-            db = Database(conn)
-            async with PncpClient(settings) as client, RawWriter(db) as writer:
-                await download(client, scope, one(), writer, "dead-run")
-
-    asyncio.run(land_page_one())
+    _download_claimed(db_path, scope, settings, "dead-run")
     assert statuses(db_path) == {"contratos_atualizacao_2025-07-01": "DISCOVERING"}
     replica.reset_stats()
     discover.run(file_factory(db_path), scope, settings, "run-2", log)
@@ -300,8 +310,6 @@ def test_a_writer_failing_mid_fetch_ends_the_run_with_its_error(db_path: Path, r
 def test_a_failing_page_listing_ends_the_fetch_with_its_own_error(db_path: Path, replica, monkeypatch) -> None:
     """The list of missing pages is read while pages download; its failure must come out as the
     one-line storage error, not as an ExceptionGroup traceback from the workers' task group."""
-    from pncp_pipeline import control
-
     scope = Scope.from_args("2025-06", "2025-06", ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
     factory, settings = file_factory(db_path), fast_settings(replica.url, concurrency=2)
     plan.run(factory, scope, settings)
@@ -316,31 +324,15 @@ def test_a_failing_page_listing_ends_the_fetch_with_its_own_error(db_path: Path,
 
 def test_a_failing_download_raises_its_error_with_its_cause(db_path: Path, replica) -> None:
     """Unwrapped from the workers' task group, the error keeps what caused it (`raise ... from`)."""
-    from pncp_pipeline.client import PncpClient
-    from pncp_pipeline.phases.download import download
-
-    scope = Scope.from_args("2025-07", "2025-07", ["contratos_atualizacao"])
-    with open_database(db_path) as conn:
-        control.plan(conn, scope, ())
-        claimed = control.claim_discovery(conn, scope, "run-1")
-
-    async def requests():
-        yield claimed[0]
-
     async def unreadable_page(*args, **kwargs) -> None:
         try:
             {}["totalRegistros"]
         except KeyError as missing:
             raise ValueError("a page without its totals") from missing
 
-    async def attempt() -> None:
-        with open_database(db_path) as conn:
-            async with PncpClient(fast_settings(replica.url)) as client, RawWriter(Database(conn)) as writer:
-                client.fetch_page = unreadable_page
-                await download(client, scope, requests(), writer, "run-1")
-
     with pytest.raises(ValueError, match="without its totals") as raised:
-        asyncio.run(attempt())
+        _download_claimed(db_path, _scope("contratos_atualizacao"), fast_settings(replica.url), "run-1",
+                          fetch_page=unreadable_page)
     assert isinstance(raised.value.__cause__, KeyError)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError
 from pncp_pipeline.storage import ROW_GROUP_SIZE, connect, open_database
+from pncp_pipeline_tests.helpers import row_group_sizes
 
 
 def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
@@ -18,11 +19,6 @@ def test_schema_is_idempotent_and_keeps_data(db_path: Path) -> None:
         conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) VALUES ('t', 'e', DATE '2024-01-01')")
     with open_database(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM psa.pncp_extraction_tasks").fetchone() == (1,)
-
-
-def row_group_sizes(conn: duckdb.DuckDBPyConnection, table: str) -> list[int]:
-    return [n for (n,) in conn.execute(
-        "SELECT max(count) FROM pragma_storage_info(?) GROUP BY row_group_id ORDER BY row_group_id", [table]).fetchall()]
 
 
 def test_connections_write_small_row_groups(db_path: Path) -> None:

@@ -29,6 +29,7 @@ from pncp_pipeline.defs.resources import connection_factory
 from pncp_pipeline.endpoints import ENDPOINTS, EARLIEST_MONTH, enabled_endpoints, get_endpoint
 from pncp_pipeline.storage import ROW_GROUP_SIZE
 from pncp_pipeline_tests.defs.conftest import asset_key
+from pncp_pipeline_tests.helpers import row_group_sizes
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_HOME = ROOT / "dagster_home"
@@ -191,8 +192,7 @@ def test_ops_open_the_file_the_engines_way(tmp_path: Path) -> None:
         conn.execute("INSERT INTO psa.pncp_extraction_tasks (task_id, endpoint_name, data_date) "
                      "SELECT 't' || range, 'e', DATE '2024-01-01' FROM range(2 * ?)", [ROW_GROUP_SIZE])
         conn.execute("CHECKPOINT")
-        counts = [n for (n,) in conn.execute("SELECT max(count) FROM pragma_storage_info('psa.pncp_extraction_tasks') "
-                                             "GROUP BY row_group_id").fetchall()]
+        counts = row_group_sizes(conn, "psa.pncp_extraction_tasks")
         (threads,) = conn.execute("SELECT current_setting('threads')").fetchone()
     assert counts == [ROW_GROUP_SIZE, ROW_GROUP_SIZE]
     assert threads == 1
