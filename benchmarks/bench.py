@@ -252,9 +252,9 @@ def child_extract(argv: list[str]) -> int:
     inserts = Counter[str]()
     original_insert = writer.insert_rows
 
-    def timed_insert(conn: Any, rows: list[dict[str, Any]]) -> None:
+    def timed_insert(conn: Any, rows: list[dict[str, Any]], *args: Any) -> None:
         started = time.perf_counter()
-        original_insert(conn, rows)
+        original_insert(conn, rows, *args)
         inserts["s"] += time.perf_counter() - started
         inserts["batches"] += 1
         inserts["rows"] += len(rows)

@@ -20,10 +20,12 @@ import duckdb
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError, StorageError
 
-#: Raised from DuckDB's default (16 MB): a checkpoint per few pages made landing 500-record pages
-#: 5x slower and quadrupled peak memory on this machine class. Not higher: pages not yet
-#: checkpointed stay in memory (1 GB peaked at 1.1 GB for 2 GB of 16 KB pages, 256 MB at 0.38 GB).
-CONNECTION_CONFIG = {"checkpoint_threshold": "256MB"}
+#: DuckDB checkpoints by itself once this much is written; the raw writer checkpoints every
+#: ROW_GROUP_SIZE rows instead (writer.RawWriter: a checkpoint part-way through a row group makes
+#: later ones rewrite it, in memory). So this only has to stay above a row group of the largest
+#: pages (2,048 x 1 MB), and catches whatever else writes a lot. DuckDB's default (16 MB) made
+#: landing 500-record pages 5x slower and quadrupled peak memory.
+CONNECTION_CONFIG = {"checkpoint_threshold": "4GB"}
 #: Rows per row group (DuckDB's default: 122,880). A raw row is a whole page of 16 KB to 1 MB, so a
 #: default row group would hold GBs, and every checkpoint rewrites the row group being filled, in
 #: memory: peak memory and checkpoint time grew with everything landed. 2,048 is DuckDB's minimum.
@@ -37,6 +39,9 @@ LOCK_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 USE_ERRORS = (duckdb.IOException, duckdb.TransactionException)
 
 ConnectionFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+#: Where a connection keeps the memory limit it was opened with, for `checkpoint` to restore.
+_LIMIT_VARIABLE = "pncp_memory_limit"
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -86,6 +91,28 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sql("schema"))
 
 
+def checkpoint(conn: duckdb.DuckDBPyConnection) -> None:
+    """Write everything to the file, then drop it from DuckDB's cache.
+
+    DuckDB keeps blocks it has written cached until memory runs short, so over a run the cache grew
+    with the file (+70 MB over 116k pages) though nothing reads them back. Lowering the memory
+    limit is the one way to make it evict; right after a checkpoint every block is on disk, so an
+    instant at a tiny limit empties the cache. The limit the connection was opened with comes back
+    from a variable (`_attach`): the setting reads back rounded, and each round trip would lower it.
+    """
+    conn.execute("CHECKPOINT")
+    try:
+        conn.execute("SET memory_limit = '1MB'")
+    except duckdb.OutOfMemoryException:
+        pass  # something was still pinned: what could be evicted was, the rest stays
+    finally:
+        (limit,) = conn.execute(f"SELECT getvariable('{_LIMIT_VARIABLE}')").fetchone()
+        if limit is None:
+            conn.execute("RESET memory_limit")  # DuckDB's default
+        else:
+            conn.execute("SET memory_limit = ?", [limit])
+
+
 def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the file attached: ROW_GROUP_SIZE can only be set by ATTACH.
 
@@ -97,6 +124,7 @@ def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckD
     try:
         conn.execute(f"ATTACH ? AS {DATABASE_ALIAS} ({options})", [str(path)])
         conn.execute(f"USE {DATABASE_ALIAS}")
+        conn.execute(f"SET VARIABLE {_LIMIT_VARIABLE} = ?::VARCHAR", [config.get("memory_limit")])
     except BaseException:
         conn.close()
         raise

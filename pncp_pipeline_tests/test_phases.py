@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from pncp_pipeline.phases import discover, fetch, plan, reconcile
 from pncp_pipeline.phases.download import download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
-from pncp_pipeline.storage import file_factory, open_database
-from pncp_pipeline.writer import Database, RawWriter
-from pncp_pipeline_tests.helpers import fast_settings, query, run, statuses
+from pncp_pipeline.storage import ROW_GROUP_SIZE, file_factory, open_database
+from pncp_pipeline.writer import COLUMNS, Database, RawWriter
+from pncp_pipeline_tests.helpers import fast_settings, query, row_group_sizes, run, statuses
 
 log = logging.getLogger("test")
 
@@ -282,11 +283,11 @@ def _fill_the_disk_after(monkeypatch, good_inserts: int) -> list[int]:
 
     real_insert, inserts = writer.insert_rows, []
 
-    def insert(conn, rows) -> None:
+    def insert(conn, rows, *args) -> None:
         inserts.append(len(rows))
         if len(inserts) > good_inserts:
             raise duckdb.IOException("IO Error: No space left on device")
-        real_insert(conn, rows)
+        real_insert(conn, rows, *args)
     monkeypatch.setattr(writer, "insert_rows", insert)
     return inserts
 
@@ -352,3 +353,27 @@ def test_a_writer_whose_last_batch_fails_raises_instead_of_waiting(db_path: Path
     with pytest.raises(DatabaseFileError, match="is full"):
         asyncio.run(write())
     assert inserts == [3]
+
+
+def test_the_writer_checkpoints_whole_row_groups(db_path: Path) -> None:
+    """Batches stop at each ROW_GROUP_SIZE rows and the writer checkpoints there: every full row
+    group is on disk (out of memory) while the connection is still open, the rest is not yet."""
+    rows = [dict.fromkeys(COLUMNS) | {
+        "task_id": "t", "endpoint_name": "e", "data_date": date(2025, 1, 1), "page": i, "request_url": "u",
+        "response_class": "data", "body": "{}", "attempt": 1, "run_id": "r",
+        "fetched_at": datetime.now(timezone.utc)} for i in range(2 * ROW_GROUP_SIZE + 5)]
+
+    async def write() -> list[tuple[bool, int]]:
+        with open_database(db_path) as conn:
+            async with RawWriter(Database(conn), max_rows=300, max_age_s=3600.0) as w:
+                for row in rows:
+                    await w.put(row)
+            return conn.execute(
+                "SELECT bool_and(persistent), max(count) FROM pragma_storage_info('psa.pncp_raw_responses') "
+                "GROUP BY row_group_id ORDER BY row_group_id").fetchall()
+
+    groups = asyncio.run(write())
+    assert groups == [(True, ROW_GROUP_SIZE), (True, ROW_GROUP_SIZE), (False, 5)]
+    with open_database(db_path, read_only=True) as conn:
+        assert row_group_sizes(conn, "psa.pncp_raw_responses") == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 5]
+

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError
-from pncp_pipeline.storage import ROW_GROUP_SIZE, connect, open_database
+from pncp_pipeline.storage import ROW_GROUP_SIZE, checkpoint, connect, open_database
 from pncp_pipeline_tests.helpers import row_group_sizes
 
 
@@ -85,3 +85,28 @@ def test_lock_held_by_another_process_names_it(db_path: Path) -> None:
         holder.stdin.close()
         holder.wait(10)
     connect(db_path).close()  # released: usable again
+
+
+@pytest.mark.parametrize("config", [{"memory_limit": "3GB"}, None], ids=["configured limit", "default limit"])
+def test_a_checkpoint_empties_duckdbs_cache_and_keeps_the_memory_limit(db_path: Path, config) -> None:
+    # DuckDB kept every block it wrote cached: over a run, memory grew with the file.
+    with open_database(db_path, config=config) as conn:
+        def cached_mb() -> float:
+            (used,) = conn.execute(
+                "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()
+            return used / 2**20
+
+        def limit() -> str:
+            return conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+        opened_with = limit()
+        checkpoint(conn)
+        schema_only = cached_mb()  # metadata blocks stay cached
+        conn.execute("CREATE TABLE t AS SELECT md5(range::VARCHAR) || repeat('x', 500) AS s FROM range(50000)")
+        conn.execute("CHECKPOINT")
+        written = cached_mb()
+        checkpoint(conn)
+        added, kept = written - schema_only, cached_mb() - schema_only
+        assert added > 4 and kept < 0.2 * added  # the data's blocks went; its metadata may stay
+        assert limit() == opened_with
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (50000,)  # read back from the file
