@@ -11,6 +11,7 @@ Only data and empty count as landed.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from collections.abc import Awaitable, Callable
@@ -167,11 +168,17 @@ Sink = Callable[[Outcome], Awaitable[None]]
 
 
 class PncpClient:
-    """Shared by all concurrent requests of a run: one connection pool, one rate limit."""
+    """Shared by all concurrent requests of a run: one connection pool, one rate limit.
+
+    `concurrency` bounds requests on the wire, not callers: a slot is held from the request until
+    its body has arrived and no longer, so a caller's parsing and writing overlap the next
+    request's wait for the server instead of adding to it.
+    """
 
     def __init__(self, settings: ClientSettings, limiter: AdaptiveRateLimiter | None = None) -> None:
         self.settings = settings
         self.limiter = limiter or AdaptiveRateLimiter(settings.rate_per_s)
+        self._slots = asyncio.Semaphore(settings.concurrency)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/"),
             timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
@@ -215,17 +222,18 @@ class PncpClient:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _attempt(self, endpoint: Endpoint, page: int, params: dict[str, Any], attempt: int) -> Outcome:
-        await self.limiter.acquire()
         request = self._http.build_request("GET", CONSULTA_PREFIX + endpoint.path, params=params)
         url = str(request.url)
-        started = time.perf_counter()
-        try:
-            response = await self._http.send(request)
-        except httpx.TransportError as e:
-            self.limiter.throttled()
-            return Outcome(ResponseClass.RETRYABLE, url, params, error=f"{type(e).__name__}: {e or 'no detail'}",
-                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        async with self._slots:  # a free slot first: a rate slot booked while waiting would be wasted
+            await self.limiter.acquire()
+            started = time.perf_counter()
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as e:
+                self.limiter.throttled()
+                return Outcome(ResponseClass.RETRYABLE, url, params, error=f"{type(e).__name__}: {e or 'no detail'}",
+                               elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+            elapsed_ms = (time.perf_counter() - started) * 1000
         response_class, learned = classify(endpoint, page, response.status_code, response.content)
         content = response.content
         if response_class not in (ResponseClass.DATA, ResponseClass.EMPTY):

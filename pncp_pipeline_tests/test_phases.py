@@ -21,6 +21,7 @@ from pncp_pipeline.phases import discover, fetch, plan, reconcile
 from pncp_pipeline.phases.download import download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
+from pncp_pipeline.control import PageRequest
 from pncp_pipeline.storage import ROW_GROUP_SIZE, file_factory, open_database
 from pncp_pipeline.writer import COLUMNS, Database, RawWriter
 from pncp_pipeline_tests.helpers import fast_settings, query, row_group_sizes, run, statuses
@@ -376,4 +377,42 @@ def test_the_writer_checkpoints_whole_row_groups(db_path: Path) -> None:
     assert groups == [(True, ROW_GROUP_SIZE), (True, ROW_GROUP_SIZE), (False, 5)]
     with open_database(db_path, read_only=True) as conn:
         assert row_group_sizes(conn, "psa.pncp_raw_responses") == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 5]
+
+
+def test_a_page_handed_to_the_writer_does_not_hold_a_request_slot(replica) -> None:
+    """With one request slot, the first page's hand-off waits until a second page has arrived:
+    only possible if the slot is free while a caller parses and writes (then the next request's
+    wait for the server overlaps that work instead of following it)."""
+    scope = _scope("contratos_atualizacao", "2025-07", "2025-08")
+    second_arrived = asyncio.Event()
+
+    class Writer:
+        async def put(self, row: dict[str, Any]) -> None:
+            if row["data_date"] == date(2025, 7, 1):
+                await second_arrived.wait()
+            else:
+                second_arrived.set()
+
+    async def requests():
+        for month in (date(2025, 7, 1), date(2025, 8, 1)):
+            yield PageRequest(f"t-{month}", "contratos_atualizacao", month, None, 1)
+
+    async def go() -> None:
+        async with PncpClient(fast_settings(replica.url, concurrency=1)) as client:
+            await asyncio.wait_for(download(client, scope, requests(), Writer(), "run-1"), timeout=60)
+
+    asyncio.run(go())
+    assert second_arrived.is_set()
+
+
+def test_requests_on_the_wire_never_exceed_the_concurrency(db_path: Path, replica_factory) -> None:
+    server = replica_factory(latency_ms=20.0)
+    scope = Scope.from_args("2025-01", "2025-03", ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
+    factory, settings = file_factory(db_path), fast_settings(server.url, concurrency=3)
+    plan.run(factory, scope, settings)
+    discover.run(factory, scope, settings, "run-1", log)
+    server.reset_stats()
+    fetched = fetch.run(factory, scope, settings, "run-1", log)
+    assert fetched.requested > 30  # enough pages for every slot to fill many times over
+    assert server.stats()["max_in_flight"] == 3
 

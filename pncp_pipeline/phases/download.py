@@ -12,14 +12,20 @@ from pncp_pipeline.control import PageRequest
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.writer import RawWriter, raw_row
 
+WORKERS_PER_SLOT = 2
+
 Logger = logging.Logger | logging.LoggerAdapter[Any] | Any
 
 
 async def download(client: PncpClient, scope: Scope, requests: AsyncIterator[PageRequest], writer: RawWriter,
                    run_id: str, on_outcome: Callable[[PageRequest, Outcome], None] | None = None) -> None:
-    """`concurrency` workers pull from a small queue, so pending requests never pile up in memory."""
-    queue: asyncio.Queue[PageRequest | None] = asyncio.Queue(maxsize=client.settings.concurrency * 2)
-    workers = client.settings.concurrency
+    """Workers pull from a small queue, so pending requests never pile up in memory.
+
+    Twice as many workers as the client lets requests through: while some parse and hand pages to
+    the writer, others already wait on the server, and every request slot stays busy.
+    """
+    workers = client.settings.concurrency * WORKERS_PER_SLOT
+    queue: asyncio.Queue[PageRequest | None] = asyncio.Queue(maxsize=workers)
 
     async def produce() -> None:
         # No `finally`: when a worker fails, the group cancels this task, and a put() of the end

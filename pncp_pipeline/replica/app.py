@@ -70,6 +70,8 @@ class Stats:
     by_path_status: defaultdict = field(default_factory=lambda: defaultdict(Counter))
     by_query: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests the replica was answering at once
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +81,7 @@ class Stats:
             "by_path_status": {p: {str(k): v for k, v in s.items()} for p, s in self.by_path_status.items()},
             "by_query": dict(self.by_query),
             "faults": dict(self.faults),
+            "max_in_flight": self.max_in_flight,
         }
 
 
@@ -291,10 +294,18 @@ class Replica:
             elif fault == "fail_wrong_page":
                 response = self._another_page(spec, params, drift, response)
         self._count(path, request_key, fault, response)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        if fault == "fail_stall":
-            await asyncio.sleep(self.faults.stall_s)
+        # counted while the answer is being prepared, not sent: the count cannot outlast the
+        # client's wait for it, so at most the client's concurrency shows
+        stats = self.stats
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            if fault == "fail_stall":
+                await asyncio.sleep(self.faults.stall_s)
+        finally:
+            stats.in_flight -= 1
         if fault == "fail_reset":
             await self._reset(send, response)
             return

@@ -13,7 +13,8 @@ from pncp_pipeline_tests.replica.support import API, Params, api_client, call, c
 
 C = case("contratacoes_publicacao")
 PAGE_1: Params = {**C.params, "pagina": 1}
-EMPTY_STATS = {"total": 0, "by_path": {}, "by_status": {}, "by_path_status": {}, "by_query": {}, "faults": {}}
+EMPTY_STATS = {"total": 0, "by_path": {}, "by_status": {}, "by_path_status": {}, "by_query": {}, "faults": {},
+               "max_in_flight": 0}
 
 
 def stats(server: ReplicaServer) -> dict[str, Any]:
