@@ -8,7 +8,7 @@ control table can always be recomputed after a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -21,6 +21,9 @@ STATUSES = ("PENDING", "DISCOVERING", "FETCHING", "PARTIAL", "COMPLETE", "FAILED
 #: Runs that may work on one task before it is only reported: a FAILED task (page 1 refused as a
 #: wrong request) is tried again this many times in all, in case the refusal was an overload's.
 MAX_TASK_ATTEMPTS = 5
+#: Landed records whose keys one statement counts at once (reconcile's distinct count): the memory
+#: bound of a reconcile, whatever the size of its scope.
+DISTINCT_CHUNK_RECORDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,17 @@ def reconcile(conn: duckdb.DuckDBPyConnection, scope: Scope) -> int:
     fill_record_keys(conn, scope)
     drifted = conn.execute(sql("detect_drift"), scope.params()).fetchone()[0]
     conn.execute(sql("reconcile"), scope.params())
-    conn.execute(sql("distinct_records"), scope.params() | {"since": since})
+    count_distinct_records(conn, scope, since)
     return drifted
+
+
+def count_distinct_records(conn: duckdb.DuckDBPyConnection, scope: Scope, since: datetime) -> None:
+    """Chunk by chunk of DISTINCT_CHUNK_RECORDS: one statement over a whole backfill's keys would
+    hold them all in one hash table (about 60 bytes a record)."""
+    conn.execute(sql("distinct_records_tasks"), scope.params() | {"since": since,
+                                                                  "chunk_records": DISTINCT_CHUNK_RECORDS})
+    for (chunk,) in conn.execute("SELECT DISTINCT chunk FROM pncp_distinct_tasks ORDER BY chunk").fetchall():
+        conn.execute(sql("distinct_records"), {"chunk": chunk})
 
 
 def fill_record_keys(conn: duckdb.DuckDBPyConnection, scope: Scope) -> None:

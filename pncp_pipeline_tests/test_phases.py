@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 
-from pncp_pipeline import control
+from pncp_pipeline import control, engine
 from pncp_pipeline.client import PncpClient
 from pncp_pipeline.endpoints import get_endpoint
 from pncp_pipeline.errors import DatabaseFileError
@@ -416,3 +416,19 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(db_path: Path, replic
     assert fetched.requested > 30  # enough pages for every slot to fill many times over
     assert server.stats()["max_in_flight"] == 3
 
+
+def test_distinct_records_counted_chunk_by_chunk_match_the_keys_landed(db_path: Path, replica, monkeypatch) -> None:
+    scope = Scope.from_args("2025-01", "2025-04", ["contratos_atualizacao"], page_sizes={"contratos_atualizacao": 10})
+    assert engine.extract(file_factory(db_path), scope, fast_settings(replica.url)).complete
+    keys: dict[str, set[str]] = {}
+    for task_id, page_keys in query(db_path, "SELECT task_id, record_keys FROM psa.pncp_raw_responses "
+                                             "WHERE response_class = 'data'"):
+        keys.setdefault(task_id, set()).update(k for k in page_keys if k is not None)
+    monkeypatch.setattr(control, "DISTINCT_CHUNK_RECORDS", 25)  # fewer than any task holds
+    with open_database(db_path) as conn:
+        conn.execute("UPDATE psa.pncp_extraction_tasks SET records_distinct = NULL")
+        control.count_distinct_records(conn, scope, conn.execute("SELECT now()").fetchone()[0])
+        (chunks,) = conn.execute("SELECT count(DISTINCT chunk) FROM pncp_distinct_tasks").fetchone()
+    counted = dict(query(db_path, "SELECT task_id, records_distinct FROM psa.pncp_extraction_tasks"))
+    assert chunks == len(counted) > 1  # one chunk per task: each statement counted one task's keys
+    assert counted == {task_id: len(keys.get(task_id, ())) for task_id in counted}

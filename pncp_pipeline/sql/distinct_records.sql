@@ -1,16 +1,14 @@
--- reconcile (last): distinct records landed per task, by the keys stored with each page, for the
--- tasks that changed since they were last counted. Unstable server ordering repeats and skips
--- records at page boundaries; distinct vs declared totals is how a user sees it.
+-- reconcile (last, 2 of 2): distinct records landed per task of one chunk (distinct_records_tasks),
+-- by the keys stored with each page. Unstable server ordering repeats and skips records at page
+-- boundaries; distinct vs declared totals is how a user sees it.
 WITH tasks AS MATERIALIZED (
-    -- tid: a small integer per task, so the grouping of every key hashes an integer, not the task id
-    SELECT task_id, drifted_at, row_number() OVER (ORDER BY task_id) AS tid FROM psa.pncp_extraction_tasks
-    WHERE status IN ('COMPLETE', 'PARTIAL')
-      AND endpoint_name IN (SELECT unnest($endpoints::VARCHAR[]))
-      AND data_date BETWEEN $start AND $end
-      AND (records_distinct IS NULL OR updated_at >= $since)
+    SELECT task_id, drifted_at, tid FROM pncp_distinct_tasks WHERE chunk = $chunk
 ),
 counted AS (
-    SELECT tid, count(DISTINCT key) AS n FROM (
+    -- keys are counted by their 64-bit hash: half the memory of the strings and a quarter faster;
+    -- two keys of one task would have to collide (for a task of 1M records, odds of 3 in 10^8).
+    -- hash(NULL) is a value: records without a key are left out as count(DISTINCT key) leaves them.
+    SELECT tid, count(DISTINCT hash(key)) FILTER (WHERE key IS NOT NULL) AS n FROM (
         SELECT s.tid, unnest(r.record_keys) AS key
         FROM psa.pncp_raw_responses r JOIN tasks s ON s.task_id = r.task_id
         WHERE r.response_class = 'data' AND r.fetched_at > coalesce(s.drifted_at, '-infinity'::TIMESTAMPTZ))
