@@ -106,7 +106,7 @@ def checkpoint(conn: duckdb.DuckDBPyConnection) -> None:
     except duckdb.OutOfMemoryException:
         pass  # something was still pinned: what could be evicted was, the rest stays
     finally:
-        (limit,) = conn.execute(f"SELECT getvariable('{_LIMIT_VARIABLE}')").fetchone()
+        (limit,) = conn.execute("SELECT getvariable(?)", [_LIMIT_VARIABLE]).fetchone()
         if limit is None:
             conn.execute("RESET memory_limit")  # DuckDB's default
         else:
