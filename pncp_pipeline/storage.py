@@ -20,12 +20,13 @@ import duckdb
 
 from pncp_pipeline.errors import DatabaseFileError, DatabaseLockedError, StorageError
 
-#: DuckDB checkpoints by itself once this much is written; the raw writer checkpoints every
-#: ROW_GROUP_SIZE rows instead (writer.RawWriter: a checkpoint part-way through a row group makes
-#: later ones rewrite it, in memory). So this only has to stay above a row group of the largest
-#: pages (2,048 x 1 MB), and catches whatever else writes a lot. DuckDB's default (16 MB) made
-#: landing 500-record pages 5x slower and quadrupled peak memory.
-CONNECTION_CONFIG = {"checkpoint_threshold": "4GB"}
+#: Raised from DuckDB's default (16 MB): a checkpoint per few pages made landing 500-record pages
+#: 5x slower and quadrupled peak memory. Not higher: what is not checkpointed stays in memory.
+CONNECTION_CONFIG = {"checkpoint_threshold": "256MB"}
+#: The raw writer checkpoints every ROW_GROUP_SIZE rows itself (writer.RawWriter: a checkpoint
+#: part-way through a row group makes later ones rewrite it, in memory), so while it writes, DuckDB's
+#: own threshold must stay above a row group of the largest pages (2,048 x 1 MB).
+WRITER_CHECKPOINT_THRESHOLD = "4GB"
 #: Rows per row group (DuckDB's default: 122,880). A raw row is a whole page of 16 KB to 1 MB, so a
 #: default row group would hold GBs, and every checkpoint rewrites the row group being filled, in
 #: memory: peak memory and checkpoint time grew with everything landed. 2,048 is DuckDB's minimum.
@@ -40,8 +41,10 @@ USE_ERRORS = (duckdb.IOException, duckdb.TransactionException)
 
 ConnectionFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
-#: Where a connection keeps the memory limit it was opened with, for `checkpoint` to restore.
+#: Where a connection keeps the memory limit it was opened with, for `checkpoint` to restore;
+#: _DEFAULT_LIMIT when its config set none.
 _LIMIT_VARIABLE = "pncp_memory_limit"
+_DEFAULT_LIMIT = "default"
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -97,20 +100,29 @@ def checkpoint(conn: duckdb.DuckDBPyConnection) -> None:
     DuckDB keeps blocks it has written cached until memory runs short, so over a run the cache grew
     with the file (+70 MB over 116k pages) though nothing reads them back. Lowering the memory
     limit is the one way to make it evict; right after a checkpoint every block is on disk, so an
-    instant at a tiny limit empties the cache. The limit the connection was opened with comes back
-    from a variable (`_attach`): the setting reads back rounded, and each round trip would lower it.
+    instant at a tiny limit empties the cache. The limit comes back as the connection was opened
+    with it (`_attach`): the setting reads back rounded, and each round trip would lower it. A
+    connection opened elsewhere only checkpoints: its limit is not ours to touch.
     """
     conn.execute("CHECKPOINT")
+    (limit,) = conn.execute("SELECT getvariable(?)", [_LIMIT_VARIABLE]).fetchone()
+    if limit is None:
+        return
     try:
         conn.execute("SET memory_limit = '1MB'")
     except duckdb.OutOfMemoryException:
         pass  # something was still pinned: what could be evicted was, the rest stays
     finally:
-        (limit,) = conn.execute("SELECT getvariable(?)", [_LIMIT_VARIABLE]).fetchone()
-        if limit is None:
-            conn.execute("RESET memory_limit")  # DuckDB's default
+        if limit == _DEFAULT_LIMIT:
+            conn.execute("RESET memory_limit")
         else:
             conn.execute("SET memory_limit = ?", [limit])
+
+
+def _memory_limit(config: dict[str, Any]) -> str:
+    """The limit a config sets, under any of the names DuckDB accepts for it."""
+    named = {key.lower(): str(value) for key, value in config.items()}
+    return named.get("memory_limit", named.get("max_memory", _DEFAULT_LIMIT))
 
 
 def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
@@ -124,7 +136,7 @@ def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckD
     try:
         conn.execute(f"ATTACH ? AS {DATABASE_ALIAS} ({options})", [str(path)])
         conn.execute(f"USE {DATABASE_ALIAS}")
-        conn.execute(f"SET VARIABLE {_LIMIT_VARIABLE} = ?::VARCHAR", [config.get("memory_limit")])
+        conn.execute(f"SET VARIABLE {_LIMIT_VARIABLE} = ?::VARCHAR", [_memory_limit(config)])
     except BaseException:
         conn.close()
         raise

@@ -57,6 +57,11 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], che
         storage.checkpoint(conn)
 
 
+def _checkpoint_only_by_the_writer(conn: duckdb.DuckDBPyConnection) -> None:
+    """For the rest of the phase's connection: DuckDB checkpoints by size only as a last resort."""
+    conn.execute("SET checkpoint_threshold = ?", [storage.WRITER_CHECKPOINT_THRESHOLD])
+
+
 def raw_row(outcome: Outcome, task_id: str, endpoint_name: str, data_date: date, modalidade: int | None,
             page: int, run_id: str) -> dict[str, Any]:
     return {
@@ -77,7 +82,7 @@ class RawWriter:
     Rows not yet checkpointed stay in memory, and a checkpoint part-way through a row group made
     the next ones rewrite it at a multiple of its size (155 KB pages: 1.5 GB peak with DuckDB's
     byte threshold of 256 MB, 0.58 GB checkpointing every 2,048 rows). So batches stop at the
-    boundary, and only the writer checkpoints (storage sets the threshold out of its way).
+    boundary, and the writer raises DuckDB's own size threshold out of its way.
     """
 
     def __init__(self, db: Database, *, max_rows: int = 256, max_bytes: int = 16 * 2**20,
@@ -94,6 +99,7 @@ class RawWriter:
         self._closed = False  # the end marker was read
 
     async def __aenter__(self) -> "RawWriter":
+        await self.db.run(_checkpoint_only_by_the_writer)
         self._task = asyncio.create_task(self._drain(), name="raw-writer")
         return self
 

@@ -22,7 +22,7 @@ from pncp_pipeline.phases.download import download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
 from pncp_pipeline.control import PageRequest
-from pncp_pipeline.storage import ROW_GROUP_SIZE, file_factory, open_database
+from pncp_pipeline.storage import ROW_GROUP_SIZE, WRITER_CHECKPOINT_THRESHOLD, file_factory, open_database
 from pncp_pipeline.writer import COLUMNS, Database, RawWriter
 from pncp_pipeline_tests.helpers import fast_settings, query, row_group_sizes, run, statuses
 
@@ -369,12 +369,20 @@ def test_the_writer_checkpoints_whole_row_groups(db_path: Path) -> None:
             async with RawWriter(Database(conn), max_rows=300, max_age_s=3600.0) as w:
                 for row in rows:
                     await w.put(row)
+            threshold = conn.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
             return conn.execute(
                 "SELECT bool_and(persistent), max(count) FROM pragma_storage_info('psa.pncp_raw_responses') "
-                "GROUP BY row_group_id ORDER BY row_group_id").fetchall()
+                "GROUP BY row_group_id ORDER BY row_group_id").fetchall(), threshold
 
-    groups = asyncio.run(write())
+    groups, threshold = asyncio.run(write())
     assert groups == [(True, ROW_GROUP_SIZE), (True, ROW_GROUP_SIZE), (False, 5)]
+    # DuckDB's own size threshold is raised out of the writer's way, on the writer's connection only
+    with duckdb.connect() as conn:
+        conn.execute("SET checkpoint_threshold = ?", [WRITER_CHECKPOINT_THRESHOLD])
+        raised = conn.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    with open_database(db_path) as conn:
+        default = conn.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    assert threshold == raised != default
     with open_database(db_path, read_only=True) as conn:
         assert row_group_sizes(conn, "psa.pncp_raw_responses") == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 5]
 

@@ -87,7 +87,8 @@ def test_lock_held_by_another_process_names_it(db_path: Path) -> None:
     connect(db_path).close()  # released: usable again
 
 
-@pytest.mark.parametrize("config", [{"memory_limit": "3GB"}, None], ids=["configured limit", "default limit"])
+@pytest.mark.parametrize("config", [{"memory_limit": "3GB"}, {"MAX_MEMORY": "3GB"}, None],
+                         ids=["configured limit", "limit under its alias", "default limit"])
 def test_a_checkpoint_empties_duckdbs_cache_and_keeps_the_memory_limit(db_path: Path, config) -> None:
     # DuckDB kept every block it wrote cached: over a run, memory grew with the file.
     with open_database(db_path, config=config) as conn:
@@ -110,3 +111,10 @@ def test_a_checkpoint_empties_duckdbs_cache_and_keeps_the_memory_limit(db_path: 
         assert added > 4 and kept < 0.2 * added  # the data's blocks went; its metadata may stay
         assert limit() == opened_with
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (50000,)  # read back from the file
+
+
+def test_a_checkpoint_leaves_the_memory_limit_of_a_connection_opened_elsewhere(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "plain.duckdb"), config={"memory_limit": "3GB"}) as conn:
+        (before,) = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+        checkpoint(conn)
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == (before,)

@@ -294,8 +294,9 @@ class Replica:
             elif fault == "fail_wrong_page":
                 response = self._another_page(spec, params, drift, response)
         self._count(path, request_key, fault, response)
-        # counted while the answer is being prepared, not sent: the count cannot outlast the
-        # client's wait for it, so at most the client's concurrency shows
+        # counted while the answer is being prepared, not while it is sent: a client that waits for
+        # its answers shows at most its concurrency (one that gives up on a stall frees its slot
+        # while the stalled request still counts here)
         stats = self.stats
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
