@@ -110,7 +110,7 @@ class Size:
 CONTRATOS = ("contratos_publicacao", "contratos_atualizacao")
 FULL = Size(
     name="full", scale=30.0, p12_start="2025-04", p12_end="2025-04", p12_endpoints=(), repeats=2,
-    p3_start="2025-04", p3_end="2025-04", p3_endpoints=("atas_atualizacao", "instrumentoscobranca_inclusao"),
+    p3_start="2025-01", p3_end="2025-04", p3_endpoints=("atas_atualizacao", "instrumentoscobranca_inclusao"),
     p4_tasks=20_000, p4_pages=1_000_000,
     p5_scale=100.0, p5_endpoints=CONTRATOS, p5_page_size=10, p5_small=("2025-01", "2025-01"),
     p5_large=("2025-01", "2025-04"),
@@ -651,10 +651,14 @@ def bench_dlt(size: Size, server: Server, workdir: Path, details: dict[str, Any]
             params.pop("pagina")
             resources.append({"name": f"{e.name}_{month:%Y_%m}", "path": e.path.lstrip("/"), "params": params})
     env = os.environ | {"RUNTIME__DLTHUB_TELEMETRY": "false", "DLT_DATA_DIR": str(workdir / "dlt-data")}
+    # Months outside p1/p2's scope are not cached yet: one discarded run builds them, so both
+    # tools get cached answers in every measured run.
+    server.set_latency(0.0)
+    run_child("_extract", extract_args(workdir / "p3-warm.duckdb", server.url, size.p3_start, size.p3_end,
+                                       size.p3_endpoints, concurrency=size.concurrency), workdir, 1800)
     figures = {}
     for latency in (0.0, size.latency_ms):
         server.set_latency(latency)
-        # Warm the cache for these pages first (the pipeline run below asks the same URLs).
         db = workdir / f"p3-pipe-{latency:.0f}.duckdb"
         pipe = run_child("_extract", extract_args(db, server.url, size.p3_start, size.p3_end, size.p3_endpoints,
                                                   concurrency=size.concurrency), workdir, 1800).data
