@@ -80,9 +80,9 @@ class RawWriter:
     """Batches rows by count, bytes and age, and checkpoints after every ROW_GROUP_SIZE rows.
 
     Rows not yet checkpointed stay in memory, and a checkpoint part-way through a row group made
-    the next ones rewrite it at a multiple of its size (155 KB pages: 1.5 GB peak with DuckDB's
-    byte threshold of 256 MB, 0.58 GB checkpointing every 2,048 rows). So batches stop at the
-    boundary, and the writer raises DuckDB's own size threshold out of its way.
+    the next ones rewrite it at a multiple of its size (155 KB pages over two phases' reopens: 1.5 GB
+    peak with DuckDB's byte threshold of 256 MB, 0.58 GB checkpointing every 2,048 rows). So batches
+    stop at the boundary, and the writer raises DuckDB's own size threshold out of its way.
     """
 
     def __init__(self, db: Database, *, max_rows: int = 256, max_bytes: int = 16 * 2**20,
