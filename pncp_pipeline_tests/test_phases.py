@@ -15,13 +15,13 @@ import pytest
 
 from pncp_pipeline import control, engine
 from pncp_pipeline.client import PncpClient
+from pncp_pipeline.control import PageRequest
 from pncp_pipeline.endpoints import get_endpoint
 from pncp_pipeline.errors import DatabaseFileError
 from pncp_pipeline.phases import discover, fetch, plan, reconcile
 from pncp_pipeline.phases.download import download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
-from pncp_pipeline.control import PageRequest
 from pncp_pipeline.storage import ROW_GROUP_SIZE, WRITER_CHECKPOINT_THRESHOLD, file_factory, open_database
 from pncp_pipeline.writer import COLUMNS, Database, RawWriter
 from pncp_pipeline_tests.helpers import fast_settings, query, row_group_sizes, run, statuses
@@ -364,7 +364,7 @@ def test_the_writer_checkpoints_whole_row_groups(db_path: Path) -> None:
         "response_class": "data", "body": "{}", "attempt": 1, "run_id": "r",
         "fetched_at": datetime.now(timezone.utc)} for i in range(2 * ROW_GROUP_SIZE + 5)]
 
-    async def write() -> list[tuple[bool, int]]:
+    async def write() -> tuple[list[tuple[bool, int]], tuple[str]]:
         with open_database(db_path) as conn:
             async with RawWriter(Database(conn), max_rows=300, max_age_s=3600.0) as w:
                 for row in rows:
