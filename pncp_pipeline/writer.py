@@ -150,7 +150,7 @@ class RawWriter:
                     if not batch:
                         first_at = time.monotonic()
                     batch.append(row)
-                    size += len(row["body"] or "")
+                    size += len(row["body"] or b"")
                 room = min(self.max_rows, ROW_GROUP_SIZE - self._unchecked)
                 full = len(batch) >= room or size >= self.max_bytes
                 if batch and (self._closed or row is _AGED or full):

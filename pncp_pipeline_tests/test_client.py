@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pncp_pipeline.client import ResponseClass, classify
+from pncp_pipeline.client import MAX_FAILED_BODY_BYTES, ResponseClass, classify, storable_body
 from pncp_pipeline.endpoints import get_endpoint
 
 CONTRATOS = get_endpoint("contratos_publicacao")
@@ -56,3 +56,19 @@ def test_totals_come_from_the_server_and_pca_counts_items() -> None:
 def test_fatal_error_carries_the_api_message() -> None:
     _, learned = classify(CONTRATOS, 1, 422, '{"message": "Data Inicial inválida"}'.encode())
     assert learned["error"] == "HTTP 422: Data Inicial inválida"
+
+
+def test_invalid_utf8_is_never_a_data_page() -> None:
+    """The writer stores a data page's bytes undecoded on the strength of this: its parse checks them."""
+    body = envelope().replace(b'"id"', b'"\xc3"')
+    assert classify(CONTRATOS, 1, 200, body)[0] is ResponseClass.RETRYABLE
+
+
+def test_a_body_cut_inside_a_character_is_stored_as_valid_text() -> None:
+    """Regression guard: one undecodable body fails its whole batch in the writer's decode()."""
+    cut = '{"objeto": "Contratação'.encode()[:-4]  # ends inside the two bytes of "ç"
+    stored = storable_body(ResponseClass.RETRYABLE, cut)
+    assert stored.decode("utf-8") == '{"objeto": "Contrata\ufffd'
+    assert len(storable_body(ResponseClass.FATAL, b"x" * (MAX_FAILED_BODY_BYTES + 10))) == MAX_FAILED_BODY_BYTES
+    page = envelope(data=[{"objeto": "Contratação"}])
+    assert storable_body(ResponseClass.DATA, page) is page  # kept as it came, never copied
