@@ -1,4 +1,5 @@
-"""One extraction, start to finish: the four phases in order, as the CLI (and tests) run them."""
+"""One extraction, start to finish, as the CLI (and tests) run it: plan, then discover and fetch in
+one stream of requests (fetch.fetch says why), then reconcile."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from pncp_pipeline import control
 from pncp_pipeline.limiter import AdaptiveRateLimiter
-from pncp_pipeline.phases import discover, fetch, plan, reconcile
+from pncp_pipeline.phases import fetch, plan, reconcile
 from pncp_pipeline.phases.download import Logger
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
@@ -54,8 +55,8 @@ def extract(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, 
     result = ExtractionResult(run_id, planned.new_tasks)
     limiter = AdaptiveRateLimiter(settings.rate_per_s)  # one rate for discovery and fetch alike
     for _ in range(MAX_ROUNDS):
-        result.discovered += discover.run(factory, scope, settings, run_id, logger, limiter).claimed
-        fetched = fetch.run(factory, scope, settings, run_id, logger, limiter)
+        fetched = fetch.run(factory, scope, settings, run_id, logger, limiter, discover=True)
+        result.discovered += fetched.discovered
         result.pages_requested += fetched.requested
         result.pages_landed += fetched.landed
         logger.info(f"reconcile: {scope.describe()}")

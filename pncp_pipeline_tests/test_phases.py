@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pncp_pipeline import control, engine
-from pncp_pipeline.client import PncpClient
+from pncp_pipeline.client import Outcome, PncpClient, ResponseClass
 from pncp_pipeline.control import PageRequest
 from pncp_pipeline.endpoints import get_endpoint
 from pncp_pipeline.errors import DatabaseFileError
@@ -426,6 +426,53 @@ def test_a_page_handed_to_the_writer_does_not_hold_a_request_slot(replica) -> No
 
     asyncio.run(go())
     assert second_arrived.is_set()
+
+
+def test_the_engine_discovers_and_fetches_in_one_stream(db_path: Path, replica_factory, caplog) -> None:
+    """Three tasks, two slots: when the first page 1s are answered, one slot takes the third task's
+    page 1 and the other the first task's page 2; a discover phase before fetch would idle it."""
+    server = replica_factory(latency_ms=100.0)
+    scope = Scope.from_args("2025-05", "2025-07", ["contratos_atualizacao"])
+    with caplog.at_level(logging.INFO, logger="test"):
+        result = engine.extract(file_factory(db_path), scope, fast_settings(server.url, concurrency=2), logger=log)
+    assert result.complete and result.discovered == 3
+    pages = dict(query(db_path, "SELECT data_date, total_pages FROM psa.pncp_extraction_tasks ORDER BY data_date"))
+    assert min(pages.values()) > 1
+    assert result.pages_requested == result.pages_landed == sum(pages.values()) - 3  # each page once
+    rows = query(db_path, "SELECT page, fetched_at, elapsed_ms FROM psa.pncp_raw_responses")
+    last_page_one_answered = max(at for page, at, _ in rows if page == 1)
+    first_later_page_sent = min(at - timedelta(milliseconds=ms) for page, at, ms in rows if page > 1)
+    assert first_later_page_sent < last_page_one_answered
+    # progress counts a task's pages from the moment its page 1 announces them
+    for month, total in pages.items():
+        assert f"contratos_atualizacao {month:%Y-%m}: {total}/{total} pages" in caplog.messages
+
+
+def test_pages_after_page_one_follow_only_a_landed_page_one_at_its_page_size() -> None:
+    """Stream discovery's follow-ups: a data page 1 of 3 pages adds pages 2 and 3 at the size page 1
+    was asked with; an empty or failed page 1 adds nothing; the stream ends once all are answered."""
+    a, b, c = (PageRequest(f"t{n}", "contratos_atualizacao", date(2025, 7, 1), None, 1) for n in range(3))
+    discovered = fetch.Discovered([a, b, c])
+
+    def outcome(response_class: ResponseClass, pages: int | None) -> Outcome:
+        return Outcome(response_class, "u", {"pagina": 1, "tamanhoPagina": 10}, total_pages=pages)
+
+    async def answer() -> None:
+        for request, answered in ((a, outcome(ResponseClass.DATA, 3)), (b, outcome(ResponseClass.EMPTY, 0)),
+                                  (c, outcome(ResponseClass.RETRYABLE, None))):
+            await asyncio.sleep(0)  # the stream is already waiting: each answer wakes it
+            assert discovered.is_page_one(request)
+            discovered.answered(request, answered)
+            assert not discovered.is_page_one(request)
+
+    async def go() -> list[PageRequest]:
+        answering = asyncio.create_task(answer())
+        pages = [request async for request in discovered]
+        await answering
+        return pages
+
+    pages = asyncio.run(asyncio.wait_for(go(), timeout=10))
+    assert [(p.task_id, p.page, p.page_size) for p in pages] == [("t0", 2, 10), ("t0", 3, 10)]
 
 
 def test_requests_on_the_wire_never_exceed_the_concurrency(db_path: Path, replica_factory) -> None:

@@ -1,19 +1,27 @@
-"""fetch: download every missing page of every FETCHING/PARTIAL task in scope, behind one shared limit."""
+"""fetch: download every missing page of every FETCHING/PARTIAL task in scope, behind one shared limit.
+
+With `discover` (the engine's way), the tasks still to discover are downloaded in the same stream:
+their page 1s first, then, as each page 1 is answered, the rest of that task's pages. No request
+slot then idles while the last page 1s of a discovery are on the wire, and the run opens one
+client and one writer instead of two. Dagster keeps discover and fetch as separate ops, each one
+step in the UI.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from pncp_pipeline import control
-from pncp_pipeline.client import PncpClient
+from pncp_pipeline.client import Outcome, PncpClient, ResponseClass
 from pncp_pipeline.control import PageRequest
 from pncp_pipeline.limiter import AdaptiveRateLimiter
+from pncp_pipeline.phases import discover as discovery
 from pncp_pipeline.phases.download import Logger, download
 from pncp_pipeline.scope import Scope
 from pncp_pipeline.settings import ClientSettings
@@ -26,8 +34,9 @@ PROGRESS_EVERY_S = 5.0
 
 @dataclass(frozen=True)
 class FetchResult:
-    requested: int
+    requested: int  # pages requested, page 1s of tasks discovered here not included
     landed: int
+    discovered: int = 0  # tasks whose page 1 was requested here (with `discover`)
 
 
 class Progress:
@@ -43,6 +52,10 @@ class Progress:
             self.landed[key] += row["pages_landed"]
         self._last = time.monotonic()
         self._dirty: set[tuple[str, date]] = set()
+
+    def expect(self, request: PageRequest, pages: int) -> None:
+        """A page 1 announced `pages` pages (its task was counted as one page until then)."""
+        self.expected[(request.endpoint_name, request.data_date)] += max(pages, 1) - 1
 
     def committed(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -61,6 +74,58 @@ class Progress:
         self._last = time.monotonic()
 
 
+class Discovered:
+    """The pages after page 1 of tasks discovered during the stream, handed out as page 1s are answered.
+
+    One page range per task, so memory grows with tasks, not pages. Iteration ends when every page 1
+    has had its final answer and every range has been handed out.
+    """
+
+    def __init__(self, page_ones: list[PageRequest]) -> None:
+        self._unanswered = {request.task_id for request in page_ones}
+        self._ranges: deque[tuple[PageRequest, int]] = deque()  # (next page's request, last page)
+        self._answered = asyncio.Event()
+
+    def is_page_one(self, request: PageRequest) -> bool:
+        return request.page == 1 and request.task_id in self._unanswered
+
+    def answered(self, request: PageRequest, outcome: Outcome) -> int:
+        """Record page 1's final answer; returns the pages it announced (0 if it did not land)."""
+        self._unanswered.discard(request.task_id)
+        pages = (outcome.total_pages or 0) if outcome.response_class is ResponseClass.DATA else 0
+        if pages > 1:
+            # the size page 1 was asked with: page numbers only mean something at it
+            size = outcome.params.get("tamanhoPagina")
+            self._ranges.append((replace(request, page=2, page_size=int(size) if size else None), pages))
+        self._answered.set()
+        return pages
+
+    async def __aiter__(self) -> AsyncIterator[PageRequest]:
+        while True:
+            if self._ranges:
+                request, last = self._ranges[0]
+                if request.page == last:
+                    self._ranges.popleft()
+                else:
+                    self._ranges[0] = (replace(request, page=request.page + 1), last)
+                yield request
+            elif not self._unanswered:
+                return
+            else:
+                self._answered.clear()
+                await self._answered.wait()
+
+
+async def _stream(page_ones: list[PageRequest], missing: AsyncIterator[PageRequest],
+                  discovered: Discovered) -> AsyncIterator[PageRequest]:
+    for request in page_ones:
+        yield request
+    async for request in missing:
+        yield request
+    async for request in discovered:
+        yield request
+
+
 async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
     after = ("", 0)
     while True:
@@ -73,25 +138,33 @@ async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
 
 
 async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
-                limiter: AdaptiveRateLimiter | None = None) -> FetchResult:
+                limiter: AdaptiveRateLimiter | None = None, *, discover: bool = False) -> FetchResult:
+    page_ones = await discovery.claim(db, scope, run_id, log) if discover else []
     await db.run(control.count_fetch_attempt, scope, run_id)
     progress = Progress(log, await db.run(control.summary, scope))
+    discovered = Discovered(page_ones)
     counts = Counter[str]()
 
-    def seen(request: PageRequest, outcome: Any) -> None:
+    def seen(request: PageRequest, outcome: Outcome) -> None:
+        if discovered.is_page_one(request):
+            progress.expect(request, discovered.answered(request, outcome))
+            return
         counts["requested"] += 1
         counts["landed"] += outcome.landed
 
     async with PncpClient(settings, limiter) as client, RawWriter(db, on_commit=progress.committed) as writer:
-        await download(client, scope, _pages(db, scope), writer, run_id, on_outcome=seen)
+        await download(client, scope, _stream(page_ones, _pages(db, scope), discovered), writer, run_id,
+                       on_outcome=seen)
+    if page_ones:
+        await discovery.settle(db, scope, run_id, page_ones)
     progress.report()
     if counts["requested"]:
         log.info(f"fetch: {counts['landed']} of {counts['requested']} missing page(s) landed")
-    return FetchResult(counts["requested"], counts["landed"])
+    return FetchResult(counts["requested"], counts["landed"], len(page_ones))
 
 
 def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
-        limiter: AdaptiveRateLimiter | None = None) -> FetchResult:
+        limiter: AdaptiveRateLimiter | None = None, *, discover: bool = False) -> FetchResult:
     log.info(f"fetch: {scope.describe()}")
     with factory() as conn:
-        return asyncio.run(fetch(Database(conn), scope, settings, run_id, log, limiter))
+        return asyncio.run(fetch(Database(conn), scope, settings, run_id, log, limiter, discover=discover))
