@@ -140,6 +140,7 @@ async def _pages(db: Database, scope: Scope) -> AsyncIterator[PageRequest]:
 async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
                 limiter: AdaptiveRateLimiter | None = None, *, discover: bool = False) -> FetchResult:
     page_ones = await discovery.claim(db, scope, run_id, log) if discover else []
+    log.info(f"fetch: {scope.describe()}")
     await db.run(control.count_fetch_attempt, scope, run_id)
     progress = Progress(log, await db.run(control.summary, scope))
     discovered = Discovered(page_ones)
@@ -165,6 +166,5 @@ async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: st
 
 def run(factory: ConnectionFactory, scope: Scope, settings: ClientSettings, run_id: str, log: Logger,
         limiter: AdaptiveRateLimiter | None = None, *, discover: bool = False) -> FetchResult:
-    log.info(f"fetch: {scope.describe()}")
     with factory() as conn:
         return asyncio.run(fetch(Database(conn), scope, settings, run_id, log, limiter, discover=discover))
