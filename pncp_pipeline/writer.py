@@ -87,10 +87,15 @@ class RawWriter:
 
     def __init__(self, db: Database, *, max_rows: int = 256, max_bytes: int = 16 * 2**20,
                  max_age_s: float = 0.5, queue_size: int = 64,
-                 on_commit: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+                 on_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+                 after_insert: Callable[[duckdb.DuckDBPyConnection, list[dict[str, Any]]], None] | None = None,
+                 ) -> None:
         self.db = db
         self.max_rows, self.max_bytes, self.max_age_s = max_rows, max_bytes, max_age_s
         self.on_commit = on_commit
+        #: Runs on the connection right after each batch's insert, in the same turn of it: for
+        #: control-table state derived from raw rows, kept current while they land.
+        self.after_insert = after_insert
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
@@ -129,6 +134,11 @@ class RawWriter:
                 self._closed = await self._queue.get() is None
             raise
 
+    def _insert(self, conn: duckdb.DuckDBPyConnection, batch: list[dict[str, Any]], checkpoint: bool) -> None:
+        insert_rows(conn, batch, checkpoint)
+        if self.after_insert:
+            self.after_insert(conn, batch)
+
     async def _commit_batches(self) -> None:
         batch: list[dict[str, Any]] = []
         size, first_at = 0, 0.0
@@ -155,7 +165,7 @@ class RawWriter:
                 full = len(batch) >= room or size >= self.max_bytes
                 if batch and (self._closed or row is _AGED or full):
                     checkpoint = self._unchecked + len(batch) >= ROW_GROUP_SIZE
-                    await self.db.run(insert_rows, batch, checkpoint)
+                    await self.db.run(self._insert, batch, checkpoint)
                     self._unchecked = 0 if checkpoint else self._unchecked + len(batch)
                     self.rows_written += len(batch)
                     if self.on_commit:

@@ -431,7 +431,7 @@ def test_a_page_handed_to_the_writer_does_not_hold_a_request_slot(replica) -> No
 def test_the_engine_discovers_and_fetches_in_one_stream(db_path: Path, replica_factory, caplog) -> None:
     """Three tasks, two slots: when the first page 1s are answered, one slot takes the third task's
     page 1 and the other the first task's page 2; a discover phase before fetch would idle it."""
-    server = replica_factory(latency_ms=100.0)
+    server = replica_factory(latency_ms=300.0)  # a margin of one latency between the two instants
     scope = Scope.from_args("2025-05", "2025-07", ["contratos_atualizacao"])
     with caplog.at_level(logging.INFO, logger="test"):
         result = engine.extract(file_factory(db_path), scope, fast_settings(server.url, concurrency=2), logger=log)
@@ -446,6 +446,20 @@ def test_the_engine_discovers_and_fetches_in_one_stream(db_path: Path, replica_f
     # progress counts a task's pages from the moment its page 1 announces them
     for month, total in pages.items():
         assert f"contratos_atualizacao {month:%Y-%m}: {total}/{total} pages" in caplog.messages
+
+
+def test_tasks_adopted_mid_stream_have_each_page_asked_once(db_path: Path, replica_factory) -> None:
+    """19 page 1s through one slot outlast the writer's first commit (0.5 s), which makes the first
+    tasks FETCHING before the stream lists missing pages (after the 17th page 1): a FETCHING task's
+    pages must then come only from the discovery side of the stream, or they are asked twice. At 35
+    records a page, the fifth task (modality 12, 36 records) has a page 2 to be asked twice."""
+    server = replica_factory(latency_ms=50.0)
+    scope = Scope.from_args("2025-07", None, ["contratacoes_publicacao"], page_sizes={"contratacoes_publicacao": 35})
+    result = engine.extract(file_factory(db_path), scope, fast_settings(server.url, concurrency=1), logger=log)
+    assert result.complete and result.discovered == 19
+    asked = [n for q, n in server.stats()["by_query"].items() if "/api/consulta/" in q]
+    expected = query(db_path, "SELECT sum(greatest(total_pages, 1)) FROM psa.pncp_extraction_tasks")[0][0]
+    assert len(asked) == expected and max(asked) == 1
 
 
 def test_pages_after_page_one_follow_only_a_landed_page_one_at_its_page_size() -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
+
+import duckdb
 
 from pncp_pipeline import control
 from pncp_pipeline.client import Outcome, PncpClient, ResponseClass
@@ -30,6 +32,8 @@ from pncp_pipeline.writer import Database, RawWriter
 
 CHUNK = 5000
 PROGRESS_EVERY_S = 5.0
+#: response classes of a raw row that count as landed
+LANDED = frozenset({ResponseClass.DATA.value, ResponseClass.EMPTY.value})
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class Progress:
 
     def committed(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
-            if row["response_class"] in ("data", "empty"):
+            if row["response_class"] in LANDED:
                 key = (row["endpoint_name"], row["data_date"])
                 self.landed[key] += 1
                 self._dirty.add(key)
@@ -82,7 +86,9 @@ class Discovered:
     """
 
     def __init__(self, page_ones: list[PageRequest]) -> None:
-        self._unanswered = {request.task_id for request in page_ones}
+        #: immutable: the writer's thread reads it too (adopt_landed)
+        self.claimed = frozenset(request.task_id for request in page_ones)
+        self._unanswered = set(self.claimed)
         self._ranges: deque[tuple[PageRequest, int]] = deque()  # (next page's request, last page)
         self._answered = asyncio.Event()
 
@@ -99,6 +105,16 @@ class Discovered:
             self._ranges.append((replace(request, page=2, page_size=int(size) if size else None), pages))
         self._answered.set()
         return pages
+
+    def adopt_landed(self, scope: Scope) -> Callable[[duckdb.DuckDBPyConnection, list[dict[str, Any]]], None]:
+        """For the writer: once a batch lands a claimed task's page 1, the control table takes its
+        totals (FETCHING) then, as after a discover phase, not when the stream ends; a run that dies
+        mid-stream leaves tasks whose progress `status` can show."""
+        def adopt(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+            if any(row["page"] == 1 and row["task_id"] in self.claimed and row["response_class"] in LANDED
+                   for row in rows):
+                control.adopt_discovered(conn, scope)
+        return adopt
 
     async def __aiter__(self) -> AsyncIterator[PageRequest]:
         while True:
@@ -121,7 +137,10 @@ async def _stream(page_ones: list[PageRequest], missing: AsyncIterator[PageReque
     for request in page_ones:
         yield request
     async for request in missing:
-        yield request
+        # a task claimed here becomes FETCHING as its page 1 lands (adopt_landed), and its later
+        # pages come from `discovered`: listed here as well, they would be asked twice
+        if request.task_id not in discovered.claimed:
+            yield request
     async for request in discovered:
         yield request
 
@@ -153,7 +172,8 @@ async def fetch(db: Database, scope: Scope, settings: ClientSettings, run_id: st
         counts["requested"] += 1
         counts["landed"] += outcome.landed
 
-    async with PncpClient(settings, limiter) as client, RawWriter(db, on_commit=progress.committed) as writer:
+    async with PncpClient(settings, limiter) as client, \
+            RawWriter(db, on_commit=progress.committed, after_insert=discovered.adopt_landed(scope)) as writer:
         await download(client, scope, _stream(page_ones, _pages(db, scope), discovered), writer, run_id,
                        on_outcome=seen)
     if page_ones:
