@@ -259,7 +259,7 @@ def child_extract(argv: list[str]) -> int:
         inserts["s"] += time.perf_counter() - started
         inserts["batches"] += 1
         inserts["rows"] += len(rows)
-        inserts["body_bytes"] += sum(len(r["body"] or "") for r in rows)
+        inserts["body_bytes"] += sum(len(r["body"] or b"") for r in rows)
     writer.insert_rows = timed_insert  # type: ignore[assignment]
 
     apply_sql_overrides(json.loads(os.environ.get("BENCH_SQL_OVERRIDES", "{}")))
