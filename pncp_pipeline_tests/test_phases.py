@@ -357,13 +357,17 @@ def test_a_writer_whose_last_batch_fails_raises_instead_of_waiting(db_path: Path
     assert inserts == [3]
 
 
+def _raw_row(page: int, body: bytes = b"{}") -> dict[str, Any]:
+    """A data row as the writer takes it, for tests that write without a server."""
+    return dict.fromkeys(COLUMNS) | {
+        "task_id": "t", "endpoint_name": "e", "data_date": date(2025, 1, 1), "page": page, "request_url": "u",
+        "response_class": "data", "body": body, "attempt": 1, "run_id": "r", "fetched_at": datetime.now(timezone.utc)}
+
+
 def test_the_writer_checkpoints_whole_row_groups(db_path: Path) -> None:
     """Batches stop at each ROW_GROUP_SIZE rows and the writer checkpoints there: every full row
     group is on disk (out of memory) while the connection is still open, the rest is not yet."""
-    rows = [dict.fromkeys(COLUMNS) | {
-        "task_id": "t", "endpoint_name": "e", "data_date": date(2025, 1, 1), "page": i, "request_url": "u",
-        "response_class": "data", "body": b"{}", "attempt": 1, "run_id": "r",
-        "fetched_at": datetime.now(timezone.utc)} for i in range(2 * ROW_GROUP_SIZE + 5)]
+    rows = [_raw_row(i) for i in range(2 * ROW_GROUP_SIZE + 5)]
 
     async def write() -> tuple[list[tuple[bool, int]], tuple[str]]:
         with open_database(db_path) as conn:
@@ -392,10 +396,7 @@ def test_bodies_handed_over_as_bytes_land_as_text_with_their_hash(db_path: Path)
     """The writer hands DuckDB each body's UTF-8 bytes (less time under the GIL than str) and
     DuckDB decodes them: the stored text and its sha256 are those of the page as received."""
     bodies = ['{"objeto": "Aquisição de água"}'.encode(), b'{"data": []}']
-    rows = [dict.fromkeys(COLUMNS) | {
-        "task_id": "t", "endpoint_name": "e", "data_date": date(2025, 1, 1), "page": page, "request_url": "u",
-        "response_class": "data", "body": body, "attempt": 1, "run_id": "r",
-        "fetched_at": datetime.now(timezone.utc)} for page, body in enumerate(bodies, 1)]
+    rows = [_raw_row(page, body) for page, body in enumerate(bodies, 1)]
     with open_database(db_path) as conn:
         insert_rows(conn, rows)
     assert query(db_path, "SELECT body, body_sha256 FROM psa.pncp_raw_responses ORDER BY page") == [
